@@ -1,0 +1,144 @@
+import type { Config } from './config/types.js';
+import { buildRuntime, retireRuntime, runtimeReady, startRuntime, type Runtime } from './authz/runtime.js';
+import { startGrpcServer, type GrpcServer } from './grpc/grpc_server.js';
+import type { KeyFetchEvent } from './keys/remote_key_source.js';
+import type { Logger } from './log.js';
+import { Metrics } from './ops/metrics.js';
+import { startOpsServer, type OpsServer } from './ops/ops_server.js';
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly log: Logger;
+}
+
+/** How often readiness is re-evaluated besides on key fetches (keys can pass maxStale without any event). */
+const READINESS_POLL_MS = 1000;
+
+/**
+ * The composition root: one runtime (swapped whole on reload), the gRPC server, the ops HTTP server, and the
+ * readiness that ties them together. No request logic lives here.
+ */
+export class App {
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  #runtime!: Runtime;
+  #grpc: GrpcServer | undefined;
+  #ops: OpsServer | undefined;
+  #stopping = false;
+  #readinessTimer: NodeJS.Timeout | undefined;
+
+  private constructor(log: Logger) {
+    this.log = log;
+    this.metrics = new Metrics({
+      keySources: () => this.keySources(),
+      tokenCache: () => this.#runtime.cache,
+    });
+  }
+
+  static async start(options: AppOptions): Promise<App> {
+    const app = new App(options.log);
+    app.#runtime = buildRuntime(options.config, { onKeyFetch: (e) => app.#onKeyFetch(e) });
+    startRuntime(app.#runtime);
+    try {
+      const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics };
+      app.#grpc = await startGrpcServer(options.config.server.grpcAddress, deps);
+      if (options.config.server.httpAddress) {
+        app.#ops = await startOpsServer(options.config.server.httpAddress, app, app.metrics);
+      }
+    } catch (err) {
+      await app.stop(0);
+      throw err;
+    }
+    app.#readinessTimer = setInterval(() => app.#updateServing(), READINESS_POLL_MS).unref();
+    app.#updateServing();
+    app.log.info(
+      { grpc: app.#grpc.address, http: app.#ops ? `${options.config.server.httpAddress?.replace(/:\d+$/, '')}:${app.#ops.port}` : null, policies: options.config.policies.map((p) => p.name) },
+      'tokengate started',
+    );
+    return app;
+  }
+
+  get grpcAddress(): string {
+    return this.#grpc!.address;
+  }
+
+  get grpcPort(): number {
+    return this.#grpc!.port;
+  }
+
+  get opsPort(): number | undefined {
+    return this.#ops?.port;
+  }
+
+  get runtime(): Runtime {
+    return this.#runtime;
+  }
+
+  live(): boolean {
+    return !this.#stopping;
+  }
+
+  ready(): boolean {
+    return !this.#stopping && runtimeReady(this.#runtime);
+  }
+
+  keySources() {
+    return [...this.#runtime.sources.values()].map((s) => s.status());
+  }
+
+  /** Resolves once every key source finished its first fetch (successful or not). */
+  async firstFetches(): Promise<void> {
+    await Promise.all([...this.#runtime.sources.values()].map((s) => s.firstFetch()));
+    this.#updateServing();
+  }
+
+  /**
+   * Swaps in a new config: key sources whose URL and settings did not change keep their keys. Checks already
+   * running finish on the runtime they started with. Throws (and changes nothing) when the runtime cannot be built.
+   */
+  reload(config: Config): void {
+    const previous = this.#runtime;
+    let next: Runtime;
+    try {
+      next = buildRuntime(config, { previous, onKeyFetch: (e) => this.#onKeyFetch(e) });
+    } catch (err) {
+      this.metrics.configReloads.inc({ result: 'failure' });
+      throw err;
+    }
+    startRuntime(next);
+    this.#runtime = next;
+    retireRuntime(previous, next);
+    this.metrics.configReloads.inc({ result: 'success' });
+    this.#updateServing();
+    this.log.info({ policies: config.policies.map((p) => p.name) }, 'config reloaded');
+  }
+
+  recordReloadFailure(): void {
+    this.metrics.configReloads.inc({ result: 'failure' });
+  }
+
+  /** SIGTERM: not ready at once, stop taking new connections, let in-flight checks finish within the grace period. */
+  async stop(graceMs = this.#runtime?.config.server.shutdownGraceSeconds * 1000): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearInterval(this.#readinessTimer);
+    this.#grpc?.setServing(false);
+    await this.#grpc?.shutdown(graceMs);
+    await this.#ops?.close();
+    if (this.#runtime) retireRuntime(this.#runtime, undefined);
+    this.log.info('tokengate stopped');
+    this.log.flush();
+  }
+
+  #onKeyFetch(event: KeyFetchEvent): void {
+    this.metrics.keyFetches.inc({ source: event.source, result: event.result });
+    if (event.result === 'error') this.log.warn({ source: event.source, code: event.code, error: event.error }, 'key fetch failed');
+    else if (event.skipped.length > 0) this.log.warn({ source: event.source, skipped: event.skipped }, 'JWKS keys skipped');
+    else this.log.debug({ source: event.source, keys: event.keyCount }, 'keys fetched');
+    this.#updateServing();
+  }
+
+  #updateServing(): void {
+    this.#grpc?.setServing(this.ready());
+  }
+}

@@ -1,0 +1,96 @@
+import { AuthzError } from '../errors.js';
+import { checkClaims } from './claims.js';
+import { deny, type Allow, type Decision, type Deny, type UpstreamHeader } from './decision.js';
+import { extractToken } from './extract_token.js';
+import type { CompiledPolicy } from './policy.js';
+import type { AuthzRequest } from './request.js';
+import type { Runtime } from './runtime.js';
+import { selectPolicy } from './select_policy.js';
+import type { Trace } from './trace.js';
+import { verifyToken, type VerifiedToken } from './verify_token.js';
+
+export interface AuthorizeOptions {
+  /** Checks still waiting for keys after this are denied with KeysUnavailable. */
+  readonly deadlineMs: number;
+  readonly trace?: Trace | undefined;
+  readonly nowMs?: number;
+}
+
+/**
+ * The request pipeline: select the policy, extract the token, verify its signature, check its claims, then
+ * build the decision. Never throws: anything unexpected is an InternalError denial.
+ */
+export async function authorize(req: AuthzRequest, runtime: Runtime, options: AuthorizeOptions): Promise<Decision> {
+  const nowMs = options.nowMs ?? Date.now();
+  const trace = options.trace;
+  let policy: CompiledPolicy | undefined;
+  try {
+    policy = selectPolicy(req, runtime.policies, runtime.byName, trace);
+    const token = extractToken(req, policy.spec.token, trace);
+    const verified = await verifyToken(token, policy, {
+      cache: runtime.cache,
+      nowMs,
+      deadline: deadlineAfter(nowMs + options.deadlineMs),
+      trace,
+    });
+    checkClaims(verified.jws.payload, policy, nowMs, trace);
+    return allow(policy, verified, undefined);
+  } catch (err) {
+    const denial = err instanceof AuthzError
+      ? deny(err.reason, err.message, policy)
+      : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
+    trace?.({ step: 'decision', ok: false, detail: `${denial.reason}: ${denial.detail}` });
+    if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
+    return denial;
+  }
+}
+
+function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny | undefined): Allow {
+  const spec = policy.spec;
+  const claims = verified.jws.payload;
+  const upstreamHeaders: UpstreamHeader[] = [];
+  const headersToRemove: string[] = [];
+  for (const { claim, header } of spec.outputClaimsToHeaders) {
+    const value = headerValue(claims[claim]);
+    // A claim the token lacks must still not let a client-supplied header of that name through.
+    if (value === undefined) headersToRemove.push(header);
+    else upstreamHeaders.push({ key: header, value });
+  }
+  if (spec.forwardPayloadHeader) upstreamHeaders.push({ key: spec.forwardPayloadHeader, value: verified.jws.payloadSegment });
+  const queryParametersToRemove: string[] = [];
+  if (spec.removeToken) {
+    if (spec.token.kind === 'header') headersToRemove.push(spec.token.name);
+    else if (spec.token.kind === 'query') queryParametersToRemove.push(spec.token.name);
+  }
+  return { allowed: true, policy, claims, upstreamHeaders, headersToRemove, queryParametersToRemove, wouldDeny };
+}
+
+/** report-only: the request passes, but carries no identity headers, since no identity was established. */
+function reportOnly(policy: CompiledPolicy, denial: Deny): Allow {
+  const identityHeaders = policy.spec.outputClaimsToHeaders.map((h) => h.header);
+  if (policy.spec.forwardPayloadHeader) identityHeaders.push(policy.spec.forwardPayloadHeader);
+  return {
+    allowed: true,
+    policy,
+    claims: {},
+    upstreamHeaders: [],
+    headersToRemove: identityHeaders,
+    queryParametersToRemove: [],
+    wouldDeny: denial,
+  };
+}
+
+function headerValue(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function deadlineAfter(atMs: number): () => Promise<void> {
+  let promise: Promise<void> | undefined;
+  return () => {
+    promise ??= new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())).unref());
+    return promise;
+  };
+}

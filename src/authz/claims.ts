@@ -1,0 +1,109 @@
+import { AuthzError } from '../errors.js';
+import type { CompiledClaimRule, CompiledPolicy } from './policy.js';
+import type { Trace } from './trace.js';
+
+type Payload = Readonly<Record<string, unknown>>;
+
+/** Time, issuer, audience and required-claim rules, in validate-jwt's order. Throws AuthzError on the first failure. */
+export function checkClaims(payload: Payload, policy: CompiledPolicy, nowMs: number, trace?: Trace): void {
+  checkTimes(payload, policy, nowMs / 1000, trace);
+  checkIssuer(payload, policy, trace);
+  checkAudience(payload, policy, trace);
+  for (const rule of policy.requiredClaims) checkRequiredClaim(payload, rule, trace);
+}
+
+function numericDate(payload: Payload, name: 'exp' | 'nbf' | 'iat'): number | undefined {
+  const value = payload[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new AuthzError('JwtInvalid', `claim ${name} must be a non-negative number (NumericDate)`, { claim: name });
+  }
+  return value;
+}
+
+function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace?: Trace): void {
+  const skew = policy.spec.clockSkewSeconds;
+  const exp = numericDate(payload, 'exp');
+  const nbf = numericDate(payload, 'nbf');
+  const iat = numericDate(payload, 'iat');
+  const skewNote = `now ${Math.floor(now)}, clock skew ${skew}s`;
+  if (exp === undefined) {
+    if (policy.spec.requireExpirationTime) throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
+    trace?.({ step: 'exp', ok: true, detail: 'absent, allowed (requireExpirationTime: false)' });
+  } else {
+    if (exp <= now - skew) throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote})`, { claim: 'exp' });
+    trace?.({ step: 'exp', ok: true, detail: `${exp}, expires in ${Math.round(exp - now)}s (${skewNote})` });
+  }
+  if (nbf !== undefined) {
+    if (nbf > now + skew) throw new AuthzError('TokenNotYetValid', `token not valid before ${nbf} (${skewNote})`, { claim: 'nbf' });
+    trace?.({ step: 'nbf', ok: true, detail: `${nbf} (${skewNote})` });
+  }
+  if (iat !== undefined) trace?.({ step: 'iat', ok: true, detail: `${iat}` });
+  const maxLifetime = policy.spec.maxLifetimeSeconds;
+  if (maxLifetime !== undefined) {
+    if (exp === undefined) throw new AuthzError('JwtInvalid', 'maxLifetime needs an exp claim', { claim: 'exp' });
+    const lifetime = exp - (nbf ?? iat ?? now);
+    if (lifetime > maxLifetime) {
+      throw new AuthzError('JwtInvalid', `token lifetime ${Math.round(lifetime)}s exceeds maxLifetime ${maxLifetime}s`, { claim: 'exp' });
+    }
+  }
+}
+
+function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
+  if (!policy.issuers) {
+    trace?.({ step: 'iss', ok: true, detail: 'any issuer (issuers: [])' });
+    return;
+  }
+  const iss = payload.iss;
+  if (typeof iss !== 'string' || !policy.issuers.has(iss)) {
+    throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${[...policy.issuers].join(', ')}]`, { claim: 'iss' });
+  }
+  trace?.({ step: 'iss', ok: true, detail: `${iss} is allowed` });
+}
+
+function audienceValues(payload: Payload): string[] | undefined {
+  const aud = payload.aud;
+  if (aud === undefined) return undefined;
+  if (typeof aud === 'string') return [aud];
+  if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) return aud as string[];
+  throw new AuthzError('JwtInvalid', 'claim aud must be a string or a list of strings', { claim: 'aud' });
+}
+
+function checkAudience(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
+  if (policy.audiences.size === 0) return;
+  const auds = audienceValues(payload) ?? [];
+  if (!auds.some((a) => policy.audiences.has(a))) {
+    throw new AuthzError('TokenAudienceNotAllowed', `audience [${auds.join(', ')}] is not one of [${[...policy.audiences].join(', ')}]`, { claim: 'aud' });
+  }
+  trace?.({ step: 'aud', ok: true, detail: `[${auds.join(', ')}] includes an allowed audience` });
+}
+
+/** A claim's values: a string (split by the separator when one is set), or a list; numbers and booleans as text. */
+function claimValues(value: unknown, separator: string | undefined): string[] | undefined {
+  if (typeof value === 'string') return separator === undefined ? [value] : value.split(separator).filter((v) => v !== '');
+  if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
+  if (Array.isArray(value)) {
+    return value.flatMap((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? [String(v)] : []));
+  }
+  return undefined;
+}
+
+function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: Trace): void {
+  const isAudience = rule.name === 'aud';
+  const raw = payload[rule.name];
+  if (raw === undefined || raw === null) {
+    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimNotFound', `required claim ${rule.name} is missing`, { claim: rule.name });
+  }
+  const seen = claimValues(raw, rule.separator);
+  if (rule.values.length === 0) {
+    trace?.({ step: `claim ${rule.name}`, ok: true, detail: 'present' });
+    return;
+  }
+  const has = new Set(seen ?? []);
+  const ok = rule.match === 'all' ? rule.values.every((v) => has.has(v)) : rule.values.some((v) => has.has(v));
+  const detail = `needs ${rule.match} of [${rule.values.join(', ')}], token has [${[...has].join(', ')}]`;
+  if (!ok) {
+    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimValueNotAllowed', `claim ${rule.name}: ${detail}`, { claim: rule.name });
+  }
+  trace?.({ step: `claim ${rule.name}`, ok: true, detail });
+}

@@ -1,0 +1,56 @@
+import type { TokenLocation } from '../config/types.js';
+import { AuthzError } from '../errors.js';
+import type { AuthzRequest } from './request.js';
+import type { Trace } from './trace.js';
+
+/** Takes the token from where the policy says it is: a header (with or without a scheme), a query parameter or a cookie. */
+export function extractToken(req: AuthzRequest, location: TokenLocation, trace?: Trace): string {
+  const token = location.kind === 'header' ? fromHeader(req, location.name, location.scheme)
+    : location.kind === 'query' ? fromQuery(req.path, location.name)
+    : fromCookie(req.headers.cookie, location.name);
+  trace?.({ step: 'token', ok: true, detail: `found in ${describe(location)} (${token.length} characters)` });
+  return token;
+}
+
+function describe(location: TokenLocation): string {
+  if (location.kind === 'header') return `header ${location.name}${location.scheme ? ` with scheme ${location.scheme}` : ''}`;
+  return `${location.kind === 'query' ? 'query parameter' : 'cookie'} ${location.name}`;
+}
+
+function fromHeader(req: AuthzRequest, name: string, scheme: string | undefined): string {
+  const value = req.headers[name];
+  if (value === undefined || value.trim() === '') throw new AuthzError('TokenNotPresent', `no ${name} header`);
+  // Envoy joins repeated headers with a comma, and a JWT never contains one: two tokens are ambiguous, refuse both.
+  if (value.includes(',')) throw new AuthzError('JwtInvalid', `${name} header carries more than one value`);
+  if (scheme === undefined) return value.trim();
+  const trimmed = value.trim();
+  const space = trimmed.indexOf(' ');
+  if (space === -1) throw new AuthzError('TokenSchemeInvalid', `${name} header has no scheme; expected "${scheme} <token>"`);
+  const given = trimmed.slice(0, space);
+  if (given.toLowerCase() !== scheme.toLowerCase()) {
+    throw new AuthzError('TokenSchemeInvalid', `${name} header scheme is not ${scheme}`);
+  }
+  const token = trimmed.slice(space + 1).trim();
+  if (token === '') throw new AuthzError('TokenNotPresent', `${name} header has a scheme but no token`);
+  return token;
+}
+
+function fromQuery(path: string, name: string): string {
+  const q = path.indexOf('?');
+  if (q === -1) throw new AuthzError('TokenNotPresent', `no query parameter ${name}`);
+  const values = new URLSearchParams(path.slice(q + 1).split('#')[0]).getAll(name);
+  if (values.length === 0 || values[0] === '') throw new AuthzError('TokenNotPresent', `no query parameter ${name}`);
+  if (values.length > 1) throw new AuthzError('JwtInvalid', `query parameter ${name} is given more than once`);
+  return values[0]!;
+}
+
+function fromCookie(header: string | undefined, name: string): string {
+  const found: string[] = [];
+  for (const part of header?.split(/[;,]/) ?? []) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) found.push(part.slice(eq + 1).trim());
+  }
+  if (found.length === 0 || found[0] === '') throw new AuthzError('TokenNotPresent', `no cookie ${name}`);
+  if (found.length > 1) throw new AuthzError('JwtInvalid', `cookie ${name} is given more than once`);
+  return found[0]!;
+}

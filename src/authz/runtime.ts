@@ -1,0 +1,101 @@
+import type { Config, KeysConfig, PolicyConfig } from '../config/types.js';
+import { issuerOfDiscoveryUrl } from '../config/validate.js';
+import type { KeySource } from '../keys/key_source.js';
+import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
+import { StaticKeySource } from '../keys/static_key_source.js';
+import { compilePolicy, type CompiledPolicy } from './policy.js';
+import { TokenCache, type TokenCacheOptions } from './token_cache.js';
+
+/** Everything a check needs, built from one config. A reload builds a new Runtime and swaps it in whole. */
+export interface Runtime {
+  readonly config: Config;
+  readonly policies: readonly CompiledPolicy[];
+  readonly byName: ReadonlyMap<string, CompiledPolicy>;
+  /** Key sources by kind, URL and expected issuer; remote ones are shared between policies naming the same URL. */
+  readonly sources: ReadonlyMap<string, KeySource>;
+  readonly cache: TokenCache;
+}
+
+export interface RuntimeOptions {
+  /** The runtime being replaced: remote key sources whose URL and settings did not change are taken over, keys and all. */
+  readonly previous?: Runtime | undefined;
+  readonly onKeyFetch?: (event: KeyFetchEvent) => void;
+  readonly tokenCache?: TokenCacheOptions;
+}
+
+/** Builds the runtime; its key sources are not started (see startRuntime) so a failed build leaves nothing running. */
+export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
+  const sources = new Map<string, KeySource>();
+  const reusable = options.previous?.config && sameKeySettings(options.previous.config.keys, config.keys) ? options.previous.sources : undefined;
+
+  const remote = (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string): KeySource => {
+    const key = `${kind} ${url} ${expectedIssuer ?? ''}`;
+    const source =
+      sources.get(key) ??
+      reusable?.get(key) ??
+      new RemoteKeySource({ kind, url, expectedIssuer, ...remoteOptions(config.keys), onFetch: options.onKeyFetch });
+    sources.set(key, source);
+    return source;
+  };
+
+  const policies = config.policies.map((policy) => compilePolicy(policy, policySources(policy, remote, sources)));
+  return {
+    config,
+    policies,
+    byName: new Map(policies.map((p) => [p.name, p])),
+    sources,
+    // The cache's verdicts stay valid across reloads: a hit counts only if the new policy's sources hold the key.
+    cache: options.previous?.cache ?? new TokenCache(options.tokenCache),
+  };
+}
+
+function policySources(
+  policy: PolicyConfig,
+  remote: (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string) => KeySource,
+  sources: Map<string, KeySource>,
+): KeySource[] {
+  const spec = policy.validateJwt;
+  const out = [
+    ...spec.openidConfig.map((c) => remote('openid-config', c.url, c.issuer ?? issuerOfDiscoveryUrl(c.url))),
+    ...spec.jwksUri.map((url) => remote('jwks', url)),
+  ];
+  if (spec.issuerSigningKeys.length > 0) {
+    const id = `static:${policy.name}`;
+    const source = new StaticKeySource(id, spec.issuerSigningKeys);
+    sources.set(id, source);
+    out.push(source);
+  }
+  return out;
+}
+
+export function remoteOptions(keys: KeysConfig) {
+  return {
+    fetchTimeoutMs: keys.fetchTimeoutSeconds * 1000,
+    refreshIntervalMs: keys.refreshIntervalSeconds * 1000,
+    cooldownMs: keys.cooldownSeconds * 1000,
+    maxStaleMs: keys.maxStaleSeconds * 1000,
+    followRedirects: keys.followRedirects,
+    allowInsecureHttp: keys.allowInsecureHttp,
+  };
+}
+
+function sameKeySettings(a: KeysConfig, b: KeysConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function startRuntime(runtime: Runtime): void {
+  for (const source of runtime.sources.values()) source.start();
+}
+
+/** Stops the sources of `old` that `current` no longer uses. */
+export function retireRuntime(old: Runtime, current: Runtime | undefined): void {
+  for (const [id, source] of old.sources) {
+    if (current?.sources.get(id) !== source) source.stop();
+  }
+}
+
+/** Ready: every key source has usable keys. */
+export function runtimeReady(runtime: Runtime): boolean {
+  for (const source of runtime.sources.values()) if (!source.usable()) return false;
+  return true;
+}

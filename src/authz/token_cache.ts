@@ -1,0 +1,93 @@
+import type { DecodedJws } from '../jwt/decode_jws.js';
+import type { VerificationKey } from '../keys/verification_key.js';
+
+export interface CachedToken {
+  readonly jws: DecodedJws;
+  /** The key whose signature check passed; a hit counts only while a policy's sources still hold this key. */
+  readonly key: VerificationKey;
+  readonly expiresAtMs: number;
+  readonly bytes: number;
+}
+
+export interface TokenCacheOptions {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** Tokens without `exp` are kept at most this long. */
+  readonly maxTtlMs: number;
+}
+
+export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxEntries: 10_000, maxBytes: 32 * 1024 * 1024, maxTtlMs: 300_000 };
+
+/** Rough per-entry overhead beyond the token text: decoded header and payload objects, buffers, map slot. */
+const ENTRY_OVERHEAD_BYTES = 512;
+
+/**
+ * Signature verdicts of tokens already verified, so a client reusing its access token costs a map lookup, not a
+ * signature. Only the signature is cached: time and claim rules are checked on every request, per policy.
+ * Bounded by entries and bytes; an entry never outlives its token's `exp`.
+ *
+ * Eviction is oldest-inserted first, with no recency bookkeeping on a hit: on Node 20 a Map.delete + Map.set of the
+ * same hot key per hit makes lookups slow down with map size (see shared/notes/perf-anchors.md), and a token's
+ * lifetime is bounded by its exp anyway.
+ */
+export class TokenCache {
+  readonly #options: TokenCacheOptions;
+  readonly #entries = new Map<string, CachedToken>();
+  #bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(options: TokenCacheOptions = DEFAULT_TOKEN_CACHE) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get(token: string, nowMs: number): CachedToken | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) {
+      this.misses += 1;
+      return undefined;
+    }
+    if (entry.expiresAtMs <= nowMs) {
+      this.#delete(token, entry);
+      this.misses += 1;
+      return undefined;
+    }
+    this.hits += 1;
+    return entry;
+  }
+
+  set(token: string, jws: DecodedJws, key: VerificationKey, nowMs: number): void {
+    if (this.#options.maxEntries <= 0) return;
+    const exp = typeof jws.payload.exp === 'number' ? jws.payload.exp * 1000 : Infinity;
+    const expiresAtMs = Math.min(exp, nowMs + this.#options.maxTtlMs);
+    if (expiresAtMs <= nowMs) return;
+    const bytes = token.length * 2 + ENTRY_OVERHEAD_BYTES;
+    if (bytes > this.#options.maxBytes) return;
+    const previous = this.#entries.get(token);
+    if (previous) this.#delete(token, previous);
+    while (this.#entries.size >= this.#options.maxEntries || this.#bytes + bytes > this.#options.maxBytes) {
+      const oldest = this.#entries.entries().next().value as [string, CachedToken];
+      this.#delete(oldest[0], oldest[1]);
+    }
+    this.#entries.set(token, { jws, key, expiresAtMs, bytes });
+    this.#bytes += bytes;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  #delete(token: string, entry: CachedToken): void {
+    this.#entries.delete(token);
+    this.#bytes -= entry.bytes;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The configuration as tokengate uses it after validation: every default applied, every value checked.
+ * The YAML names are a contract with users; see README "Configuration reference".
+ */
+
+export interface Config {
+  readonly server: ServerConfig;
+  readonly keys: KeysConfig;
+  readonly logging: LoggingConfig;
+  readonly policies: readonly PolicyConfig[];
+}
+
+export interface ServerConfig {
+  /** `host:port` or `unix:/path`. */
+  readonly grpcAddress: string;
+  /** `host:port` of the ops HTTP port, or undefined for none. */
+  readonly httpAddress: string | undefined;
+  /** Every check answers within this, denying with KeysUnavailable if it is still waiting for keys. */
+  readonly checkDeadlineMs: number;
+  readonly shutdownGraceSeconds: number;
+}
+
+export interface KeysConfig {
+  readonly fetchTimeoutSeconds: number;
+  readonly refreshIntervalSeconds: number;
+  readonly cooldownSeconds: number;
+  readonly maxStaleSeconds: number;
+  /** Plain http:// key URLs are refused unless they point at loopback or this is set. */
+  readonly allowInsecureHttp: boolean;
+  readonly followRedirects: boolean;
+}
+
+export interface LoggingConfig {
+  readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface PolicyConfig {
+  readonly name: string;
+  readonly mode: 'enforce' | 'report-only';
+  readonly match: MatchConfig | undefined;
+  readonly validateJwt: ValidateJwtConfig;
+}
+
+export interface MatchConfig {
+  readonly hosts: readonly string[] | undefined;
+  readonly pathPrefixes: readonly string[] | undefined;
+  readonly methods: readonly string[] | undefined;
+}
+
+export type TokenLocation =
+  | { readonly kind: 'header'; readonly name: string; readonly scheme: string | undefined }
+  | { readonly kind: 'query'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
+
+export interface OpenIdConfigEntry {
+  readonly url: string;
+  /** The issuer the discovery document must name; defaults to the URL without `/.well-known/openid-configuration`. */
+  readonly issuer: string | undefined;
+}
+
+export type StaticKeyConfig =
+  | { readonly form: 'jwk'; readonly jwk: Readonly<Record<string, unknown>> }
+  | { readonly form: 'pem'; readonly pem: string; readonly id: string | undefined }
+  | { readonly form: 'rsa'; readonly n: string; readonly e: string; readonly id: string | undefined }
+  | { readonly form: 'symmetric'; readonly base64: string; readonly id: string | undefined };
+
+export interface RequiredClaimConfig {
+  readonly name: string;
+  readonly match: 'all' | 'any';
+  readonly separator: string | undefined;
+  readonly values: readonly string[];
+}
+
+export interface ClaimHeaderConfig {
+  readonly claim: string;
+  readonly header: string;
+}
+
+export interface ValidateJwtConfig {
+  readonly token: TokenLocation;
+  readonly openidConfig: readonly OpenIdConfigEntry[];
+  readonly jwksUri: readonly string[];
+  readonly issuerSigningKeys: readonly StaticKeyConfig[];
+  /** undefined = the issuers of the openidConfig documents. */
+  readonly audiences: readonly string[];
+  readonly issuers: readonly string[] | undefined;
+  readonly algorithms: readonly string[];
+  readonly requireExpirationTime: boolean;
+  readonly requireSignedTokens: boolean;
+  readonly clockSkewSeconds: number;
+  readonly maxLifetimeSeconds: number | undefined;
+  readonly requiredClaims: readonly RequiredClaimConfig[];
+  readonly failedValidationHttpCode: number | undefined;
+  readonly failedValidationErrorMessage: string | undefined;
+  readonly outputClaimsToHeaders: readonly ClaimHeaderConfig[];
+  readonly forwardPayloadHeader: string | undefined;
+  readonly removeToken: boolean;
+}
+
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+] as const;
+export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ALL_ALGORITHMS: readonly string[] = [...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS];

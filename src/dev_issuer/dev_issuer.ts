@@ -1,0 +1,367 @@
+// OpenID Connect development issuer: a real HTTP issuer (discovery, JWKS, token
+// endpoint) for the `dev-issuer` demo and for integration tests, which must
+// fetch keys over real HTTP. Faults can be injected per route to exercise the
+// sidecar's key-fetching failure handling.
+import { createServer } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { assertSupportedAlgorithm, KeyRing, signJwt } from './keys.js';
+import { parseTokenRequest, readTokenParams, TokenRequestError } from './token_request.js';
+
+export interface DevIssuerOptions {
+  host?: string;
+  port?: number;
+  allowNonLoopback?: boolean;
+  algorithms?: string[];
+  issuerPath?: string;
+  defaultAudience?: string;
+  cacheMaxAge?: number;
+}
+
+export interface DevIssuer {
+  readonly issuer: string;
+  readonly discoveryUrl: string;
+  readonly jwksUri: string;
+  readonly tokenEndpoint: string;
+  readonly port: number;
+  readonly hits: { discovery: number; jwks: number; token: number };
+  keys(): { kid: string; alg: string }[];
+  sign(claims: Record<string, unknown>, options?: SignOptions): Promise<string>;
+  addKey(alg: string, kid?: string): Promise<string>;
+  removeKey(kid: string): void;
+  setFault(fault: IssuerFault | undefined, route?: FaultRoute): void;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SignOptions {
+  alg?: string;
+  kid?: string | null;
+  header?: Record<string, unknown>;
+  expiresIn?: number;
+  noDefaults?: boolean;
+}
+
+export type IssuerFault =
+  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'body'; body: string; contentType?: string }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'hang' };
+
+type Route = 'discovery' | 'jwks' | 'token';
+export type FaultRoute = Route | 'all';
+
+const DEFAULT_SUBJECT = 'dev-user';
+const DEFAULT_EXPIRES_IN = 3600;
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  if (family === 4) return LOOPBACK.check(host, 'ipv4');
+  if (family === 6) return LOOPBACK.check(host, 'ipv6');
+  return false;
+}
+
+export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
+  const issuer = new HttpDevIssuer(options);
+  // Sequential so JWKS order and each alg's "current" key are deterministic.
+  for (const alg of options.algorithms ?? ['RS256', 'ES256']) await issuer.addKey(alg);
+  await issuer.start();
+  return issuer;
+}
+
+class HttpDevIssuer implements DevIssuer {
+  readonly hits = { discovery: 0, jwks: 0, token: 0 };
+  readonly #host: string;
+  readonly #issuerPath: string;
+  readonly #audience: string;
+  readonly #cacheMaxAge: number;
+  readonly #defaultAlg: string | undefined;
+  readonly #ring = new KeyRing();
+  readonly #faults: Partial<Record<Route, IssuerFault>> = {};
+  readonly #sockets = new Set<Socket>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #port: number;
+  #server: Server | undefined;
+  #closed = false;
+
+  constructor(options: DevIssuerOptions) {
+    this.#host = options.host ?? '127.0.0.1';
+    if (!options.allowNonLoopback && !isLoopbackHost(this.#host)) {
+      throw new Error(
+        `dev issuer: refusing to bind non-loopback host "${this.#host}" because it mints tokens for anyone who asks; ` +
+          'use 127.0.0.1, ::1 or localhost, or set allowNonLoopback',
+      );
+    }
+    this.#port = options.port ?? 0;
+    if (!Number.isInteger(this.#port) || this.#port < 0 || this.#port > 65535) {
+      throw new Error(`dev issuer: invalid port ${String(options.port)}`);
+    }
+    this.#cacheMaxAge = options.cacheMaxAge ?? 300;
+    if (!Number.isInteger(this.#cacheMaxAge) || this.#cacheMaxAge < 0) {
+      throw new Error(`dev issuer: cacheMaxAge must be a non-negative integer, got ${String(options.cacheMaxAge)}`);
+    }
+    this.#issuerPath = (options.issuerPath ?? '').replace(/^\/+|\/+$/g, '');
+    // Reject paths the URL parser would rewrite (spaces, "..", "?"), or `iss` and
+    // the served routes would silently disagree.
+    if (new URL(`http://h/${this.#issuerPath}`).pathname !== `/${this.#issuerPath}`) {
+      throw new Error(`dev issuer: issuerPath "${options.issuerPath}" is not a plain URL path`);
+    }
+    this.#audience = options.defaultAudience ?? 'api://tokengate-demo';
+    const algorithms = options.algorithms ?? ['RS256', 'ES256'];
+    algorithms.forEach(assertSupportedAlgorithm);
+    this.#defaultAlg = algorithms[0];
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get issuer(): string {
+    return `http://${urlHost(this.#host)}:${this.#port}${this.#issuerPath ? `/${this.#issuerPath}` : ''}`;
+  }
+
+  get discoveryUrl(): string {
+    return `${this.issuer}/.well-known/openid-configuration`;
+  }
+
+  get jwksUri(): string {
+    return `${this.issuer}/keys`;
+  }
+
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
+  }
+
+  keys(): { kid: string; alg: string }[] {
+    return this.#ring.published().map(({ kid, alg }) => ({ kid, alg }));
+  }
+
+  async addKey(alg: string, kid?: string): Promise<string> {
+    return (await this.#ring.add(alg, kid)).kid;
+  }
+
+  removeKey(kid: string): void {
+    this.#ring.unpublish(kid);
+  }
+
+  async sign(claims: Record<string, unknown>, options: SignOptions = {}): Promise<string> {
+    const kid = options.kid ?? undefined;
+    // With an explicit kid the key decides the alg; the default alg would only conflict.
+    const key = this.#ring.pick(options.alg ?? (kid === undefined ? this.#defaultAlg : undefined), kid);
+    const now = Math.floor(Date.now() / 1000);
+    const payload: Record<string, unknown> = options.noDefaults
+      ? { ...claims }
+      : {
+          iss: this.issuer,
+          aud: this.#audience,
+          sub: DEFAULT_SUBJECT,
+          iat: now,
+          nbf: now,
+          exp: now + (options.expiresIn ?? DEFAULT_EXPIRES_IN),
+          ...claims,
+        };
+    // `{ nbf: undefined }` in claims is how a caller drops a single default claim.
+    for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
+    const header = { typ: 'JWT', ...(options.kid === null ? {} : { kid: key.kid }), ...options.header };
+    return signJwt(key, payload, header);
+  }
+
+  setFault(fault: IssuerFault | undefined, route: FaultRoute = 'all'): void {
+    if (fault) validateFault(fault);
+    const routes: Route[] = route === 'all' ? ['discovery', 'jwks', 'token'] : [route];
+    for (const r of routes) {
+      if (fault) this.#faults[r] = fault;
+      else delete this.#faults[r];
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.#closed) throw new Error('dev issuer: already closed');
+    if (this.#server) return;
+    const server = createServer((req, res) => void this.#handle(req, res));
+    this.#server = server;
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // Reuse the first bound port so restarts keep issuer/jwks_uri stable.
+        server.listen(this.#port, this.#host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      this.#server = undefined;
+      throw err;
+    }
+    // Once listening, errors concern single connections; never crash the host process.
+    server.on('error', () => {});
+    this.#port = (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Drop keep-alive and hung connections now, so "issuer down" is immediate and
+    // open sockets cannot keep the process (or a test run) alive.
+    server.closeAllConnections();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await closed;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.stop();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.#route(req, res);
+    } catch (err) {
+      if (err instanceof TokenRequestError) {
+        sendJson(res, err.status, { error: 'invalid_request', error_description: err.message }, 'no-store');
+      } else {
+        sendJson(res, 500, { error: 'server_error', error_description: String(err) }, 'no-store');
+      }
+    }
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Split the raw target instead of `new URL(req.url, base)`: "//x/keys" must not
+    // be read as host "x" plus path "/keys".
+    const target = req.url ?? '/';
+    const queryStart = target.indexOf('?');
+    const path = queryStart === -1 ? target : target.slice(0, queryStart);
+    const query = queryStart === -1 ? '' : target.slice(queryStart + 1);
+
+    const route = this.#routeFor(path);
+    if (!route) {
+      sendJson(res, 404, { error: 'not_found', error_description: `no route for ${path}` }, 'no-store');
+      return;
+    }
+    this.hits[route]++;
+
+    const fault = this.#faults[route];
+    if (fault) {
+      if (fault.kind === 'delay') await this.#sleep(fault.ms);
+      else return applyFault(fault, res);
+    }
+
+    const method = req.method ?? 'GET';
+    if (route === 'token') {
+      if (method !== 'GET' && method !== 'POST') return sendMethodNotAllowed(res, 'GET, POST');
+      const params = await readTokenParams(req, query);
+      const published = [...new Set(this.keys().map((k) => k.alg))];
+      const request = parseTokenRequest(params, published);
+      const expiresIn = request.expiresIn ?? DEFAULT_EXPIRES_IN;
+      const token = await this.sign(request.claims, { alg: request.alg, expiresIn });
+      sendJson(res, 200, { access_token: token, token_type: 'Bearer', expires_in: expiresIn }, 'no-store');
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') return sendMethodNotAllowed(res, 'GET, HEAD');
+    const cacheControl = `public, max-age=${this.#cacheMaxAge}`;
+    sendJson(res, 200, route === 'jwks' ? this.#ring.jwks() : this.#discovery(), cacheControl);
+  }
+
+  #routeFor(path: string): Route | undefined {
+    if (path === new URL(this.discoveryUrl).pathname) return 'discovery';
+    if (path === new URL(this.jwksUri).pathname) return 'jwks';
+    if (path === new URL(this.tokenEndpoint).pathname) return 'token';
+    return undefined;
+  }
+
+  #discovery(): Record<string, unknown> {
+    return {
+      issuer: this.issuer,
+      jwks_uri: this.jwksUri,
+      token_endpoint: this.tokenEndpoint,
+      response_types_supported: ['token'],
+      grant_types_supported: ['client_credentials'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: [...new Set(this.keys().map((k) => k.alg))],
+      token_endpoint_auth_methods_supported: ['none'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'scp', 'roles'],
+    };
+  }
+
+  // Tracked so stop() can cancel pending delays instead of answering after "shutdown".
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      this.#timers.add(timer);
+    });
+  }
+}
+
+function urlHost(host: string): string {
+  // An unspecified bind address is not something a client can connect to.
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+function validateFault(fault: IssuerFault): void {
+  if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 200 && fault.status <= 599)) {
+    throw new Error(`dev issuer: fault status must be an integer in 200..599, got ${fault.status}`);
+  }
+  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
+    throw new Error(`dev issuer: fault delay must be a non-negative number of ms, got ${fault.ms}`);
+  }
+}
+
+function applyFault(fault: Exclude<IssuerFault, { kind: 'delay' }>, res: ServerResponse): void {
+  switch (fault.kind) {
+    case 'status':
+      if (fault.body === undefined) sendJson(res, fault.status, { error: 'injected_fault' }, 'no-store');
+      else send(res, fault.status, fault.body, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      return;
+    case 'body':
+      send(res, 200, fault.body, { 'content-type': fault.contentType ?? 'application/json', 'cache-control': 'no-store' });
+      return;
+    case 'redirect':
+      send(res, 302, '', { location: fault.location, 'cache-control': 'no-store' });
+      return;
+    case 'hang':
+      // Leave the request open; stop()/close() destroy the socket.
+      return;
+  }
+}
+
+function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
+  res.setHeader('allow', allow);
+  sendJson(res, 405, { error: 'method_not_allowed' }, 'no-store');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, cacheControl: string): void {
+  send(res, status, JSON.stringify(body), { 'content-type': 'application/json', 'cache-control': cacheControl });
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: OutgoingHttpHeaders): void {
+  // The client may be gone (stop() mid-delay), or a failure hit after headers went out.
+  if (res.destroyed) return;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,68 @@
+import { GRPC_OK, type Allow, type Decision, type Deny } from '../authz/decision.js';
+import type { CheckResponseMessage, HeaderValueOption, StructValue } from './protos.js';
+
+/**
+ * Builds the CheckResponse. Every decision, a denial included, is a successful RPC: Envoy reads the verdict from
+ * `status`, and a gRPC error would leave the outcome to its failure_mode_allow setting.
+ */
+export function toCheckResponse(decision: Decision): CheckResponseMessage {
+  return decision.allowed ? allowResponse(decision) : denyResponse(decision);
+}
+
+function str(value: string): StructValue {
+  return { string_value: value };
+}
+
+function overwrite(key: string, value: string): HeaderValueOption {
+  // Envoy's default append action adds a second copy: a client-forged identity header would survive beside ours.
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+function allowResponse(decision: Allow): CheckResponseMessage {
+  const fields: Record<string, StructValue> = {
+    policy: str(decision.policy.name),
+    'tokengate.policy': str(decision.policy.name),
+    'tokengate.decision': str(decision.wouldDeny ? 'would_deny' : 'allow'),
+  };
+  const { sub, iss } = decision.claims;
+  if (typeof sub === 'string') fields.sub = str(sub);
+  if (typeof iss === 'string') fields.iss = str(iss);
+  if (decision.wouldDeny) fields['tokengate.reason'] = str(decision.wouldDeny.reason);
+  return {
+    status: { code: GRPC_OK },
+    ok_response: {
+      headers: decision.upstreamHeaders.map((h) => overwrite(h.key, h.value)),
+      headers_to_remove: [...decision.headersToRemove],
+      query_parameters_to_remove: [...decision.queryParametersToRemove],
+    },
+    dynamic_metadata: { fields },
+  };
+}
+
+/** A denial's response depends only on policy and reason, so each is built once and reused. */
+const denials = new WeakMap<object, Map<string, CheckResponseMessage>>();
+const NO_POLICY = {};
+
+function denyResponse(decision: Deny): CheckResponseMessage {
+  const owner = decision.policy ?? NO_POLICY;
+  let byReason = denials.get(owner);
+  if (!byReason) denials.set(owner, (byReason = new Map()));
+  let response = byReason.get(decision.reason);
+  if (!response) {
+    response = buildDenyResponse(decision);
+    byReason.set(decision.reason, response);
+  }
+  return response;
+}
+
+function buildDenyResponse(decision: Deny): CheckResponseMessage {
+  const headers = [overwrite('content-type', 'application/json')];
+  if (decision.wwwAuthenticate) headers.push(overwrite('www-authenticate', decision.wwwAuthenticate));
+  const fields: Record<string, StructValue> = { 'tokengate.reason': str(decision.reason), 'tokengate.decision': str('deny') };
+  if (decision.policy) fields['tokengate.policy'] = str(decision.policy.name);
+  return {
+    status: { code: decision.grpcCode, message: decision.reason },
+    denied_response: { status: { code: decision.httpStatus }, headers, body: decision.body },
+    dynamic_metadata: { fields },
+  };
+}

@@ -1,0 +1,63 @@
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import { authorize } from '../authz/authorize.js';
+import { deny, type Decision } from '../authz/decision.js';
+import type { Runtime } from '../authz/runtime.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
+import { toAuthzRequest } from './check_request.js';
+import { toCheckResponse } from './check_response.js';
+import type { CheckRequestMessage, CheckResponseMessage } from './protos.js';
+
+export interface CheckServiceDeps {
+  /** The current runtime; read once per check, so a reload never changes a check half-way. */
+  readonly runtime: () => Runtime;
+  readonly log: Logger;
+  readonly metrics: Metrics | undefined;
+}
+
+/** The Authorization/Check handler. It always answers with a CheckResponse and never with a gRPC error. */
+export function createCheckHandler(deps: CheckServiceDeps) {
+  return (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>): void => {
+    const started = process.hrtime.bigint();
+    void decide(call.request, deps).then((decision) => {
+      let response: CheckResponseMessage;
+      try {
+        response = toCheckResponse(decision);
+      } catch (err) {
+        decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
+        response = toCheckResponse(decision);
+      }
+      callback(null, response);
+      record(deps, decision, call.request, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  };
+}
+
+async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Promise<Decision> {
+  try {
+    const runtime = deps.runtime();
+    return await authorize(toAuthzRequest(request), runtime, { deadlineMs: runtime.config.server.checkDeadlineMs });
+  } catch (err) {
+    return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
+  }
+}
+
+function record(deps: CheckServiceDeps, decision: Decision, request: CheckRequestMessage, seconds: number): void {
+  const policy = decision.policy?.name ?? '';
+  const verdict = decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny';
+  const reason = decision.allowed ? (decision.wouldDeny?.reason ?? '') : decision.reason;
+  deps.metrics?.decisions.inc({ policy, decision: verdict, reason });
+  deps.metrics?.checkDuration.observe(seconds);
+  const requestId = request.attributes?.request?.http?.headers?.['x-request-id'];
+  if (decision.allowed) {
+    const sub = typeof decision.claims.sub === 'string' ? decision.claims.sub : undefined;
+    if (decision.wouldDeny) {
+      deps.log.warn({ requestId, policy, decision: verdict, reason, detail: decision.wouldDeny.detail }, 'check would deny (report-only)');
+    } else {
+      deps.log.info({ requestId, policy, decision: verdict, sub }, 'check');
+    }
+  } else {
+    const level = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable' ? 'warn' : 'info';
+    deps.log[level]({ requestId, policy, decision: verdict, reason, detail: decision.detail }, 'check');
+  }
+}

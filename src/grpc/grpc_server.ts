@@ -1,0 +1,69 @@
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { CheckServiceDeps } from './check_service.js';
+import { createCheckHandler } from './check_service.js';
+import { loadAuthorizationService } from './protos.js';
+
+export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+
+export interface GrpcServer {
+  /** `host:port` actually bound (the port resolved when 0 was asked), or `unix:/path`. */
+  readonly address: string;
+  readonly port: number;
+  setServing(serving: boolean): void;
+  /** Stops accepting, lets in-flight checks finish, and forces the rest closed after graceMs. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export async function startGrpcServer(address: string, deps: CheckServiceDeps): Promise<GrpcServer> {
+  const server = new Server({
+    // Envoy keeps long-lived HTTP/2 connections; a bound on streams per connection protects the event loop.
+    'grpc.max_concurrent_streams': 1000,
+    'grpc.max_receive_message_length': 1024 * 1024,
+  });
+  server.addService(loadAuthorizationService(), { Check: createCheckHandler(deps) });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+
+  if (address.startsWith('unix:')) await removeStaleSocket(address.slice('unix:'.length));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+  });
+  const bound = address.startsWith('unix:') ? address : `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
+
+  return {
+    address: bound,
+    port,
+    setServing(serving) {
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(AUTHORIZATION_SERVICE, status);
+    },
+    shutdown(graceMs) {
+      return new Promise((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/** A socket file left by a killed process makes bind fail; remove it, but never one a live server is using. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const live = await new Promise<boolean>((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`${path}: another process is serving on this socket`);
+  unlinkSync(path);
+}

@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KeySourceStatus } from '../keys/key_source.js';
+
+export interface MetricsSources {
+  keySources(): readonly KeySourceStatus[];
+  tokenCache(): { hits: number; misses: number; size: number };
+}
+
+/** tokengate's Prometheus metrics, on their own registry so tests and embedders can run several apps in one process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions: Counter<'policy' | 'decision' | 'reason'>;
+  readonly checkDuration: Histogram;
+  readonly keyFetches: Counter<'source' | 'result'>;
+  readonly configReloads: Counter<'result'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    this.decisions = new Counter({
+      name: 'tokengate_decisions_total',
+      help: 'Check decisions by policy, decision (allow, deny, would_deny) and reason code.',
+      labelNames: ['policy', 'decision', 'reason'],
+      registers,
+    });
+    this.checkDuration = new Histogram({
+      name: 'tokengate_check_duration_seconds',
+      help: 'Time from receiving a Check to answering it.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5],
+      registers,
+    });
+    this.keyFetches = new Counter({
+      name: 'tokengate_key_fetches_total',
+      help: 'Discovery/JWKS fetches by key source and result (ok, error).',
+      labelNames: ['source', 'result'],
+      registers,
+    });
+    this.configReloads = new Counter({
+      name: 'tokengate_config_reloads_total',
+      help: 'Config reloads by result (success, failure).',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'tokengate_key_age_seconds',
+      help: 'Seconds since the keys of each remote source were last fetched successfully.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.keySources()) if (s.ageSeconds !== undefined) this.set({ source: s.id }, s.ageSeconds);
+      },
+    });
+    new Gauge({
+      name: 'tokengate_key_source_usable',
+      help: '1 when the key source has usable keys, 0 when it has none or they are past keys.maxStale.',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.keySources()) this.set({ source: s.id }, s.usable ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'tokengate_token_cache_hits_total',
+      help: 'Checks whose token signature was found already verified in the token cache.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.tokenCache().hits);
+      },
+    });
+    new Counter({
+      name: 'tokengate_token_cache_misses_total',
+      help: 'Checks whose token had to be verified.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.tokenCache().misses);
+      },
+    });
+    new Gauge({
+      name: 'tokengate_token_cache_entries',
+      help: 'Verified tokens held in the token cache.',
+      registers,
+      collect() {
+        this.set(sources.tokenCache().size);
+      },
+    });
+    // Default process metrics include nodejs_eventloop_lag_seconds and the event-loop delay percentiles.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+  }
+}

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { KeySourceStatus } from '../keys/key_source.js';
+import type { Metrics } from './metrics.js';
+
+export interface OpsState {
+  /** Process alive and not shutting down. */
+  live(): boolean;
+  /** Config loaded and every key source has usable keys. */
+  ready(): boolean;
+  keySources(): readonly KeySourceStatus[];
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The ops HTTP port: /healthz (liveness), /readyz (readiness, with each key source's state) and /metrics. */
+export async function startOpsServer(address: string, state: OpsState, metrics: Metrics): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, '{"error":"method not allowed"}');
+    if (path === '/healthz' || path === '/livez') {
+      return state.live() ? send(200, '{"status":"ok"}') : send(503, '{"status":"shutting down"}');
+    }
+    if (path === '/readyz') {
+      const ready = state.ready();
+      const sources = state.keySources().map((s) => ({
+        source: s.id,
+        kind: s.kind,
+        usable: s.usable,
+        keys: s.keyCount,
+        ageSeconds: s.ageSeconds === undefined ? null : Math.round(s.ageSeconds),
+        lastError: s.lastError ?? null,
+      }));
+      return send(ready ? 200 : 503, `${JSON.stringify({ ready, sources }, null, 2)}\n`);
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => send(200, text, metrics.registry.contentType),
+        (err: Error) => send(500, JSON.stringify({ error: err.message })),
+      );
+      return;
+    }
+    send(404, '{"error":"not found"}');
+  });
+  server.keepAliveTimeout = 5000;
+  const { host, port } = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address();
+  return {
+    port: typeof bound === 'object' && bound ? bound.port : port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
+}

@@ -1,0 +1,82 @@
+// The shipped envoy/envoy.yaml, and its renders, must pass `envoy --mode validate` with the Envoy we install.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renderEnvoyConfig } from '../../scripts/render-envoy-config.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SHIPPED = join(ROOT, 'envoy/envoy.yaml');
+
+/** ENVOY_BIN, else the venv console script from scripts/install-envoy.sh. Never skips: a missing Envoy fails. */
+function envoyBin(): string {
+  const bin = process.env.ENVOY_BIN || join(ROOT, '.tools/envoy-venv/bin/envoy');
+  try {
+    accessSync(bin, constants.X_OK);
+  } catch {
+    throw new Error(`envoy binary not found at ${bin}: run scripts/install-envoy.sh (or set ENVOY_BIN)`);
+  }
+  return bin;
+}
+
+function validate(file: string): { status: number | null; output: string } {
+  const r = spawnSync(envoyBin(), ['--mode', 'validate', '-c', file, '--log-level', 'warn'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'tokengate-envoy-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('envoy/envoy.yaml', () => {
+  const shipped = readFileSync(SHIPPED, 'utf8');
+
+  it('is Envoy 1.40', () => {
+    const r = spawnSync(envoyBin(), ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\/1\.40\.\d+\//);
+  });
+
+  it('passes envoy --mode validate as shipped', () => {
+    const r = validate(SHIPPED);
+    expect(r.output).toContain('OK');
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('passes envoy --mode validate with the tokengate cluster on a Unix socket', () => {
+    const socket = join(tmp, 'authz.sock');
+    const text = renderEnvoyConfig(shipped, { tokengateSocket: socket });
+    expect(text).toContain(`pipe: { path: ${socket} }`);
+    expect(text).not.toContain('port_value: 9191');
+    const file = join(tmp, 'envoy-uds.yaml');
+    writeFileSync(file, text);
+    const r = validate(file);
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('passes envoy --mode validate with every port substituted', () => {
+    const ports = { listenerPort: 21080, adminPort: 21901, tokengatePort: 21191, upstreamPort: 21081, upstreamGrpcPort: 21082 };
+    const text = renderEnvoyConfig(shipped, ports);
+    for (const old of [8080, 9901, 9191, 8081, 8082]) expect(text).not.toContain(`port_value: ${old} `);
+    for (const p of Object.values(ports)) expect(text).toContain(`port_value: ${p} `);
+    const file = join(tmp, 'envoy-ports.yaml');
+    writeFileSync(file, text);
+    const r = validate(file);
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('renders byte-identically without options (comments and layout survive)', () => {
+    expect(renderEnvoyConfig(shipped)).toBe(shipped);
+  });
+
+  it('keeps each default port in exactly one place, for textual substitution', () => {
+    for (const p of [8080, 9901, 9191, 8081, 8082]) {
+      expect(shipped.split(String(p)).length - 1, `port ${p}`).toBe(1);
+    }
+  });
+});
