@@ -12,8 +12,8 @@ export function parseConfigText(text: string, source = 'config'): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        const where = pos ? `line ${pos.line}, column ${pos.col}` : 'YAML';
+        const pos = lineCounter.linePos(e.pos[0]);
+        const where = `line ${pos.line}, column ${pos.col}`;
         return `${where}: ${e.message.split('\n')[0]}`;
       }),
       source,

@@ -10,7 +10,7 @@ export function toCheckResponse(decision: Decision): CheckResponseMessage {
 }
 
 function str(value: string): StructValue {
-  return { string_value: value };
+  return { stringValue: value };
 }
 
 function overwrite(key: string, value: string): HeaderValueOption {

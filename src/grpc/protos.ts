@@ -34,8 +34,8 @@ export interface CheckRequestMessage {
 }
 
 export interface StructValue {
-  string_value?: string;
-  struct_value?: { fields: Record<string, StructValue> };
+  stringValue?: string;
+  structValue?: { fields: Record<string, StructValue> };
 }
 
 export interface HeaderValueOption {
