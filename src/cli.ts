@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { App } from './app.js';
 import { loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/types.js';
+import { watchConfig } from './config/watch_config.js';
 import { startDevIssuer } from './dev_issuer/dev_issuer.js';
+import { explain, formatExplanation } from './explain.js';
+import { createCheckClient } from './grpc/check_client.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -14,14 +18,21 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 
   tokengate serve --config FILE     run the server (or TOKENGATE_CONFIG=FILE)
   tokengate validate FILE           check a config; prints every problem as "path: message"
-  tokengate demo                    run with the bundled demo config and a built-in development issuer
+  tokengate explain --config FILE --token JWT [--method GET] [--path /orders] [--host api.example.com]
+                  [--header k=v ...] [--policy NAME] [--json]
+                                    show how the config decides one request, check by check (exit 0 allow, 1 deny)
+  tokengate check [--address 127.0.0.1:9191] [--token JWT] [--method GET] [--path /] [--host H]
+                  [--header k=v ...] [--policy NAME]
+                                    send one Check to a running tokengate (exit 0 allow, 1 deny)
+  tokengate demo [--grpc ADDRESS] [--http ADDRESS]
+                                    run with the bundled demo config and a built-in development issuer
   tokengate dev-issuer [--port N] [--host H] [--allow-non-loopback]
                                     run the development OpenID Connect issuer alone (never for production)
 `;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { serve, validate, demo, 'dev-issuer': devIssuer };
+const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -75,34 +86,119 @@ async function serve(args: string[]): Promise<number> {
   }
   const log = createLogger(process.env.LOG_LEVEL ?? config.logging.level);
   const app = await App.start({ config, log });
-  handleSignals(app, log, () => loadConfigFile(path));
+  const reload = (trigger: string) => {
+    try {
+      app.reload(loadConfigFile(path));
+    } catch (err) {
+      app.recordReloadFailure();
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      log.error({ trigger, problems }, 'config reload failed; the previous config keeps serving');
+    }
+  };
+  const watcher = watchConfig(path, () => reload('file change'));
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  handleStop(app, log, () => watcher.close());
   return new Promise(() => undefined);
 }
 
-/** SIGTERM/SIGINT drain and exit 0; SIGHUP reloads, keeping the old config when the new one is bad. */
-function handleSignals(app: App, log: Logger, reloadConfig: () => Config): void {
+/** SIGTERM/SIGINT: not ready at once, drain in-flight checks, exit 0 within server.shutdownGraceSeconds. */
+function handleStop(app: App, log: Logger, cleanup: () => void): void {
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    cleanup();
     void app.stop().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    try {
-      app.reload(reloadConfig());
-    } catch (err) {
-      app.recordReloadFailure();
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      log.error({ problems }, 'config reload failed; the previous config keeps serving');
-    }
+}
+
+const REQUEST_OPTIONS = {
+  token: { type: 'string' },
+  method: { type: 'string', default: 'GET' },
+  path: { type: 'string', default: '/' },
+  host: { type: 'string', default: 'localhost' },
+  header: { type: 'string', multiple: true, default: [] as string[] },
+  policy: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+function parseHeaders(list: string[]): Record<string, string> {
+  return Object.fromEntries(
+    list.map((h) => {
+      const eq = h.indexOf('=');
+      if (eq <= 0) throw new Error(`--header ${h}: expected name=value`);
+      return [h.slice(0, eq).toLowerCase(), h.slice(eq + 1)];
+    }),
+  );
+}
+
+async function explainCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...REQUEST_OPTIONS, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } } });
+  const path = values.config ?? process.env.TOKENGATE_CONFIG;
+  if (!path) {
+    process.stderr.write('usage: tokengate explain --config FILE --token JWT [--method M] [--path P] [--host H] [--header k=v] [--json]\n');
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfigFile(path);
+  } catch (err) {
+    return reportConfigError(err);
+  }
+  const result = await explain(config, {
+    token: values.token,
+    method: values.method,
+    path: values.path,
+    host: values.host,
+    headers: parseHeaders(values.header),
+    contextExtensions: values.policy ? { policy: values.policy } : {},
   });
+  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatExplanation(result));
+  return result.decision === 'deny' ? 1 : 0;
+}
+
+async function check(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...REQUEST_OPTIONS, address: { type: 'string', default: '127.0.0.1:9191' } } });
+  const headers: Record<string, string> = {
+    ':authority': values.host,
+    ':method': values.method,
+    ':path': values.path,
+    ...parseHeaders(values.header),
+  };
+  if (values.token) headers.authorization = `Bearer ${values.token}`;
+  const client = createCheckClient(values.address);
+  try {
+    const res = await client.check({
+      attributes: {
+        request: { http: { method: values.method, path: values.path, host: values.host, headers } },
+        context_extensions: values.policy ? { policy: values.policy } : {},
+      },
+    });
+    const meta = res.dynamic_metadata?.fields ?? {};
+    const policy = meta['tokengate.policy']?.stringValue ?? '';
+    if (res.status.code === 0) {
+      process.stdout.write(`ALLOW policy=${policy}\n`);
+      for (const h of res.ok_response?.headers ?? []) process.stdout.write(`  upstream header ${h.header.key}: ${h.header.value}\n`);
+      return 0;
+    }
+    process.stdout.write(`DENY ${res.denied_response?.status.code} reason=${meta['tokengate.reason']?.stringValue ?? ''} policy=${policy}\n`);
+    for (const h of res.denied_response?.headers ?? []) process.stdout.write(`  response header ${h.header.key}: ${h.header.value}\n`);
+    process.stdout.write(`  body: ${res.denied_response?.body ?? ''}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
 }
 
 async function demo(args: string[]): Promise<number> {
-  parseArgs({ args, options: {} });
+  const { values } = parseArgs({ args, options: { grpc: { type: 'string' }, http: { type: 'string' } } });
   const issuer = await startDevIssuer({ algorithms: ['RS256', 'ES256'] });
-  const text = readFileSync(join(PACKAGE_ROOT, 'config', 'demo.yaml'), 'utf8').replaceAll('${ISSUER}', issuer.issuer);
+  let text = readFileSync(join(PACKAGE_ROOT, 'config', 'demo.yaml'), 'utf8').replaceAll('${ISSUER}', issuer.issuer);
+  if (values.grpc) text = text.replace('127.0.0.1:9191', values.grpc);
+  if (values.http) text = text.replace('127.0.0.1:9090', values.http);
   const config = parseConfigText(text, 'config/demo.yaml');
+  // The resolved config, so `tokengate explain` can be pointed at exactly what the demo runs.
+  const resolvedConfig = join(tmpdir(), `tokengate-demo-${process.pid}.yaml`);
+  writeFileSync(resolvedConfig, text);
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
   const app = await App.start({ config, log });
   await app.firstFetches();
@@ -116,21 +212,26 @@ Development issuer (NOT FOR PRODUCTION): ${issuer.issuer}  (tokens: curl -s -d s
 A demo token with scp=orders.read:
 ${good}
 
-Allow (GET /orders with that token):
-  grpcurl -plaintext -import-path proto -proto envoy/service/auth/v3/external_auth.proto \\
-    -d '{"attributes":{"request":{"http":{"method":"GET","path":"/orders","host":"api.local","headers":{"authorization":"Bearer ${good}"}}}}}' \\
-    ${grpc} envoy.service.auth.v3.Authorization/Check
+Allow (GET /orders with that token), with the bundled client:
+  node dist/cli.js check --address ${grpc} --path /orders --token ${good}
 Deny (a token without the orders scope):
-  grpcurl -plaintext -import-path proto -proto envoy/service/auth/v3/external_auth.proto \\
-    -d '{"attributes":{"request":{"http":{"method":"GET","path":"/orders","host":"api.local","headers":{"authorization":"Bearer ${noScope}"}}}}}' \\
-    ${grpc} envoy.service.auth.v3.Authorization/Check
-
+  node dist/cli.js check --address ${grpc} --path /orders --token ${noScope}
+Explain a decision check by check:
+  node dist/cli.js explain --config ${resolvedConfig} --path /orders --token ${noScope}
+${grpcurlHint(grpc, good)}
 Press Ctrl-C to stop.
 `);
   const stop = () => void app.stop(1000).then(() => issuer.close()).then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return new Promise(() => undefined);
+}
+
+function grpcurlHint(grpc: string, token: string): string {
+  return `With grpcurl, if you have it:
+  grpcurl -plaintext -import-path proto -proto envoy/service/auth/v3/external_auth.proto \\
+    -d '{"attributes":{"request":{"http":{"method":"GET","path":"/orders","host":"api.local","headers":{"authorization":"Bearer ${token}"}}}}}' \\
+    ${grpc} envoy.service.auth.v3.Authorization/Check`;
 }
 
 async function devIssuer(args: string[]): Promise<number> {

@@ -39,10 +39,27 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     const denial = err instanceof AuthzError
       ? deny(err.reason, err.message, policy)
       : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
-    trace?.({ step: 'decision', ok: false, detail: `${denial.reason}: ${denial.detail}` });
+    if (trace) trace({ step: failedStep(err), ok: false, detail: denial.detail });
     if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
     return denial;
   }
+}
+
+/** Names the check that failed, for `explain` and debug traces. */
+function failedStep(err: unknown): string {
+  if (!(err instanceof AuthzError)) return 'internal';
+  if (err.claim !== undefined) return ['exp', 'nbf', 'iat', 'iss', 'aud'].includes(err.claim) ? err.claim : `claim ${err.claim}`;
+  const steps: Partial<Record<AuthzError['reason'], string>> = {
+    PolicyNotFound: 'policy',
+    NoPolicyMatched: 'policy',
+    TokenNotPresent: 'token',
+    TokenSchemeInvalid: 'token',
+    TokenAlgorithmNotAllowed: 'algorithm',
+    TokenSignatureKeyNotFound: 'keys',
+    KeysUnavailable: 'keys',
+    TokenSignatureInvalid: 'signature',
+  };
+  return steps[err.reason] ?? 'token';
 }
 
 function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny | undefined): Allow {

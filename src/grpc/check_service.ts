@@ -2,6 +2,7 @@ import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { authorize } from '../authz/authorize.js';
 import { deny, type Decision } from '../authz/decision.js';
 import type { Runtime } from '../authz/runtime.js';
+import type { TraceStep } from '../authz/trace.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { toAuthzRequest } from './check_request.js';
@@ -36,7 +37,13 @@ export function createCheckHandler(deps: CheckServiceDeps) {
 async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Promise<Decision> {
   try {
     const runtime = deps.runtime();
-    return await authorize(toAuthzRequest(request), runtime, { deadlineMs: runtime.config.server.checkDeadlineMs });
+    const req = toAuthzRequest(request);
+    if (!deps.log.isLevelEnabled('debug')) return await authorize(req, runtime, { deadlineMs: runtime.config.server.checkDeadlineMs });
+    // debug: the same trace `tokengate explain` prints, one line per check.
+    const steps: TraceStep[] = [];
+    const decision = await authorize(req, runtime, { deadlineMs: runtime.config.server.checkDeadlineMs, trace: (s) => steps.push(s) });
+    deps.log.debug({ requestId: req.requestId, steps }, 'check trace');
+    return decision;
   } catch (err) {
     return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
   }

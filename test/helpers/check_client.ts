@@ -1,50 +1,6 @@
-import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, type CheckResponseMessage } from '../../src/grpc/protos.js';
+import type { CheckResponseMessage } from '../../src/grpc/protos.js';
 
-/** A real grpc-js client for Authorization/Check and grpc.health.v1.Health, as Envoy would call them. */
-export interface CheckClient {
-  check(request: object): Promise<CheckResponseMessage>;
-  health(service?: string): Promise<string>;
-  close(): void;
-}
-
-let constructors: { Authorization: ServiceClientConstructor; Health: ServiceClientConstructor } | undefined;
-
-function load() {
-  if (!constructors) {
-    const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, LOADER_OPTIONS)) as any;
-    const healthProto = loadSync(require_health_proto(), { keepCase: true, enums: String, defaults: true });
-    const health = loadPackageDefinition(healthProto) as any;
-    constructors = { Authorization: auth.envoy.service.auth.v3.Authorization, Health: health.grpc.health.v1.Health };
-  }
-  return constructors;
-}
-
-function require_health_proto(): string {
-  // grpc-health-check ships the health.proto it serves.
-  return new URL('../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url).pathname;
-}
-
-export function createCheckClient(address: string): CheckClient {
-  const { Authorization, Health } = load();
-  const auth = new Authorization(address, credentials.createInsecure()) as Client & Record<string, Function>;
-  const health = new Health(address, credentials.createInsecure()) as Client & Record<string, Function>;
-  return {
-    check: (request) =>
-      new Promise((resolve, reject) =>
-        auth.Check!(request, { deadline: Date.now() + 10_000 }, (err: Error | null, res: CheckResponseMessage) => (err ? reject(err) : resolve(res))),
-      ),
-    health: (service = '') =>
-      new Promise((resolve, reject) =>
-        health.Check!({ service }, { deadline: Date.now() + 5_000 }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
-      ),
-    close() {
-      auth.close();
-      health.close();
-    },
-  };
-}
+export { createCheckClient, type CheckClient } from '../../src/grpc/check_client.js';
 
 export interface EnvoyRequestOptions {
   method?: string;

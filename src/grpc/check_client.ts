@@ -1,0 +1,46 @@
+import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, type CheckResponseMessage } from './protos.js';
+
+/** A grpc-js client for Authorization/Check and grpc.health.v1.Health: `tokengate check` and the tests use it. */
+export interface CheckClient {
+  check(request: object, timeoutMs?: number): Promise<CheckResponseMessage>;
+  health(service?: string): Promise<string>;
+  close(): void;
+}
+
+type Constructors = { Authorization: ServiceClientConstructor; Health: ServiceClientConstructor };
+let constructors: Constructors | undefined;
+
+function load(): Constructors {
+  if (!constructors) {
+    const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, LOADER_OPTIONS)) as any;
+    // grpc-health-check ships the health.proto it serves.
+    const healthDir = join(createRequire(import.meta.url).resolve('grpc-health-check/package.json'), '..');
+    const health = loadPackageDefinition(loadSync(join(healthDir, 'proto/health/v1/health.proto'), { keepCase: true, enums: String })) as any;
+    constructors = { Authorization: auth.envoy.service.auth.v3.Authorization, Health: health.grpc.health.v1.Health };
+  }
+  return constructors;
+}
+
+type Unary = (request: object, options: { deadline: number }, callback: (err: Error | null, res: any) => void) => void;
+
+export function createCheckClient(address: string): CheckClient {
+  const { Authorization, Health } = load();
+  const auth = new Authorization(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
+  const health = new Health(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
+  return {
+    check: (request, timeoutMs = 10_000) =>
+      new Promise((resolve, reject) => auth.Check(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)))),
+    health: (service = '') =>
+      new Promise((resolve, reject) =>
+        health.Check({ service }, { deadline: Date.now() + 5_000 }, (err, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
+      ),
+    close() {
+      auth.close();
+      health.close();
+    },
+  };
+}
