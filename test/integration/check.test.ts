@@ -328,7 +328,7 @@ describe('logging', () => {
   it('logs one line per decision with request id and reason, and never the token', async () => {
     const token = await issuer.sign({ ...good, exp: now() - 5 });
     await check(token, { headers: { 'x-request-id': 'req-log-test' } });
-    const line = tg.logs.find((l) => l.requestId === 'req-log-test');
+    const line = tg.logs.find((l) => l.requestId === 'req-log-test' && l.msg === 'check');
     expect(line).toMatchObject({ policy: 'orders', decision: 'deny', reason: 'TokenExpired' });
     expect(tg.rawLog()).not.toContain(token.split('.')[2]);
   });
