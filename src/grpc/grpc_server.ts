@@ -1,4 +1,4 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -55,7 +55,14 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
 
 /** A socket file left by a killed process makes bind fail; remove it, but never one a live server is using. */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  // Never delete something that is not a socket: a mistyped path must not cost the user a file.
+  if (!isSocket) throw new Error(`${path}: exists and is not a socket`);
   const live = await new Promise<boolean>((resolve) => {
     const socket = connect(path);
     socket.once('connect', () => {
