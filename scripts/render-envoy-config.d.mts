@@ -1,6 +1,8 @@
 // Types for scripts/render-envoy-config.mjs (plain JS so it runs without a build step).
 export interface RenderEnvoyConfigOptions {
   listenerPort?: number;
+  /** IP the ingress listener binds (the shipped file says 0.0.0.0); tests use 127.0.0.1. */
+  listenerAddress?: string;
   adminPort?: number;
   /** Mutually exclusive with tokengateSocket. */
   tokengatePort?: number;

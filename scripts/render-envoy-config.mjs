@@ -3,10 +3,11 @@
 // substitute ports, or point the tokengate cluster at a Unix socket. Edits are structural (yaml Document API,
 // elements found by name), so comments and layout of the shipped file survive.
 //
-//   node scripts/render-envoy-config.mjs [--listener-port N] [--admin-port N]
+//   node scripts/render-envoy-config.mjs [--listener-port N] [--listener-address IP] [--admin-port N]
 //        [--tokengate-port N | --tokengate-socket PATH] [--upstream-port N] [--upstream-grpc-port N]
 //        < envoy/envoy.yaml > out.yaml
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isMap, isSeq, parseDocument } from 'yaml';
 
@@ -15,7 +16,7 @@ const CLUSTERS = { tokengatePort: 'tokengate', upstreamPort: 'upstream', upstrea
 
 /**
  * @param {string} text envoy bootstrap YAML (normally envoy/envoy.yaml)
- * @param {{ listenerPort?: number, adminPort?: number, tokengatePort?: number, upstreamPort?: number,
+ * @param {{ listenerPort?: number, listenerAddress?: string, adminPort?: number, tokengatePort?: number, upstreamPort?: number,
  *           upstreamGrpcPort?: number, tokengateSocket?: string }} [opts] omitted options leave the value as is
  * @returns {string} the rendered YAML
  */
@@ -32,6 +33,16 @@ export function renderEnvoyConfig(text, opts = {}) {
   if (opts.listenerPort !== undefined) {
     const i = indexByName(doc, ['static_resources', 'listeners'], LISTENER, 'listener');
     setPort(doc, ['static_resources', 'listeners', i, 'address'], port(opts.listenerPort, 'listenerPort', true), `listener ${LISTENER}`);
+  }
+  if (opts.listenerAddress !== undefined) {
+    // The shipped listener binds 0.0.0.0 (a sidecar takes pod traffic); tests bind loopback only.
+    if (typeof opts.listenerAddress !== 'string' || !isIP(opts.listenerAddress)) {
+      throw new Error(`renderEnvoyConfig: listenerAddress must be an IP address, got ${String(opts.listenerAddress)}`);
+    }
+    const i = indexByName(doc, ['static_resources', 'listeners'], LISTENER, 'listener');
+    const path = ['static_resources', 'listeners', i, 'address', 'socket_address'];
+    if (!isMap(doc.getIn(path, true))) throw new Error(`renderEnvoyConfig: listener ${LISTENER} has no socket_address`);
+    doc.setIn([...path, 'address'], opts.listenerAddress);
   }
   for (const [key, cluster] of Object.entries(CLUSTERS)) {
     if (opts[key] !== undefined) {
@@ -95,6 +106,7 @@ function setPort(doc, addressPath, value, what) {
 
 const FLAGS = {
   '--listener-port': 'listenerPort',
+  '--listener-address': 'listenerAddress',
   '--admin-port': 'adminPort',
   '--tokengate-port': 'tokengatePort',
   '--upstream-port': 'upstreamPort',
@@ -116,14 +128,14 @@ function parseArgs(argv) {
       value = argv[++i];
       if (value === undefined) throw new Error(`${flag} needs a value`);
     }
-    if (key === 'tokengateSocket') opts[key] = value;
+    if (key === 'tokengateSocket' || key === 'listenerAddress') opts[key] = value;
     else if (/^\d+$/.test(value)) opts[key] = Number(value);
     else throw new Error(`${flag}: not a port number: ${value}`);
   }
   return opts;
 }
 
-const USAGE = `usage: node scripts/render-envoy-config.mjs [--listener-port N] [--admin-port N]
+const USAGE = `usage: node scripts/render-envoy-config.mjs [--listener-port N] [--listener-address IP] [--admin-port N]
        [--tokengate-port N | --tokengate-socket PATH] [--upstream-port N] [--upstream-grpc-port N]
        < envoy/envoy.yaml > out.yaml
 `;
