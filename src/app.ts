@@ -1,5 +1,5 @@
 import type { Config } from './config/types.js';
-import { buildRuntime, retireRuntime, runtimeReady, startRuntime, type Runtime } from './authz/runtime.js';
+import { buildRuntime, retireRuntime, runtimeReady, startRuntime, type Runtime, type RuntimeOptions } from './authz/runtime.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc_server.js';
 import type { KeyFetchEvent } from './keys/remote_key_source.js';
 import type { Logger } from './log.js';
@@ -37,7 +37,7 @@ export class App {
 
   static async start(options: AppOptions): Promise<App> {
     const app = new App(options.log);
-    app.#runtime = buildRuntime(options.config, { onKeyFetch: (e) => app.#onKeyFetch(e) });
+    app.#runtime = buildRuntime(options.config, app.#runtimeOptions(undefined));
     startRuntime(app.#runtime);
     try {
       const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics };
@@ -100,7 +100,7 @@ export class App {
     const previous = this.#runtime;
     let next: Runtime;
     try {
-      next = buildRuntime(config, { previous, onKeyFetch: (e) => this.#onKeyFetch(e) });
+      next = buildRuntime(config, this.#runtimeOptions(previous));
     } catch (err) {
       this.metrics.configReloads.inc({ result: 'failure' });
       throw err;
@@ -128,6 +128,14 @@ export class App {
     if (this.#runtime) retireRuntime(this.#runtime, undefined);
     this.log.info('tokengate stopped');
     this.log.flush();
+  }
+
+  #runtimeOptions(previous: Runtime | undefined): RuntimeOptions {
+    return {
+      previous,
+      onKeyFetch: (e) => this.#onKeyFetch(e),
+      onRevocationReloadError: (err) => this.log.error({ error: err.message }, 'revoked tokens file reload failed; the previous list stays'),
+    };
   }
 
   #onKeyFetch(event: KeyFetchEvent): void {

@@ -16,6 +16,7 @@ export const DENY_REASONS = [
   'TokenClaimNotFound',
   'TokenClaimValueNotAllowed',
   'TokenAlgorithmNotAllowed',
+  'TokenRevoked',
   'PolicyNotFound',
   'NoPolicyMatched',
   'KeysUnavailable',

@@ -34,6 +34,7 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
       trace,
     });
     checkClaims(verified.jws.payload, policy, nowMs, trace);
+    checkRevocation(verified, runtime, trace);
     return allow(policy, verified, undefined);
   } catch (err) {
     const denial = err instanceof AuthzError
@@ -43,6 +44,15 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
     return denial;
   }
+}
+
+function checkRevocation(verified: VerifiedToken, runtime: Runtime, trace?: Trace): void {
+  if (!runtime.revocations) return;
+  const { jti, exp } = verified.jws.payload;
+  if (typeof jti === 'string' && runtime.revocations.isRevoked(jti, exp)) {
+    throw new AuthzError('TokenRevoked', `jti ${jti} is in the revoked tokens list`, { claim: 'jti' });
+  }
+  trace?.({ step: 'jti', ok: true, detail: typeof jti === 'string' ? `${jti} is not revoked` : 'no jti claim' });
 }
 
 /** Names the check that failed, for `explain` and debug traces. */

@@ -9,6 +9,7 @@ export function checkClaims(payload: Payload, policy: CompiledPolicy, nowMs: num
   checkTimes(payload, policy, nowMs / 1000, trace);
   checkIssuer(payload, policy, trace);
   checkAudience(payload, policy, trace);
+  checkClientApplication(payload, policy, trace);
   for (const rule of policy.requiredClaims) checkRequiredClaim(payload, rule, trace);
 }
 
@@ -55,10 +56,33 @@ function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Trace): v
     return;
   }
   const iss = payload.iss;
-  if (typeof iss !== 'string' || !policy.issuers.has(iss)) {
-    throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${[...policy.issuers].join(', ')}]`, { claim: 'iss' });
+  if (typeof iss === 'string' && policy.issuers.has(iss)) {
+    trace?.({ step: 'iss', ok: true, detail: `${iss} is allowed` });
+    return;
   }
-  trace?.({ step: 'iss', ok: true, detail: `${iss} is allowed` });
+  if (typeof iss === 'string' && policy.issuerTemplates.length > 0) {
+    const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
+    const template = policy.issuerTemplates.find((t) => tid !== undefined && iss.toLowerCase() === `${t.prefix}${tid}${t.suffix}`.toLowerCase());
+    if (template) {
+      if (policy.allowedTenants && !policy.allowedTenants.has(tid!)) {
+        throw new AuthzError('TokenIssuerNotAllowed', `tenant ${tid} is not in allowedTenants`, { claim: 'iss' });
+      }
+      trace?.({ step: 'iss', ok: true, detail: `${iss} matches ${template.prefix}{tenantid}${template.suffix} with tid ${tid}` });
+      return;
+    }
+  }
+  const allowed = [...policy.issuers, ...policy.issuerTemplates.map((t) => `${t.prefix}{tenantid}${t.suffix}`)];
+  throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${allowed.join(', ')}]`, { claim: 'iss' });
+}
+
+/** validate-azure-ad-token's client application check: `azp` in v2 tokens, `appid` in v1 tokens. */
+function checkClientApplication(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
+  if (!policy.clientApplicationIds) return;
+  const client = typeof payload.azp === 'string' ? payload.azp : typeof payload.appid === 'string' ? payload.appid : undefined;
+  if (client === undefined || !policy.clientApplicationIds.has(client)) {
+    throw new AuthzError('TokenClaimValueNotAllowed', `client application ${JSON.stringify(client ?? null)} (azp/appid) is not one of [${[...policy.clientApplicationIds].join(', ')}]`, { claim: 'azp' });
+  }
+  trace?.({ step: 'claim azp', ok: true, detail: `client application ${client} is allowed` });
 }
 
 function audienceValues(payload: Payload): string[] | undefined {

@@ -52,6 +52,7 @@ const CATEGORY: Readonly<Record<DenyReason, Category>> = {
   TokenAudienceNotAllowed: 'invalid_token',
   TokenIssuerNotAllowed: 'invalid_token',
   TokenAlgorithmNotAllowed: 'invalid_token',
+  TokenRevoked: 'invalid_token',
   TokenClaimNotFound: 'insufficient_scope',
   TokenClaimValueNotAllowed: 'insufficient_scope',
   PolicyNotFound: 'no_policy',

@@ -1,5 +1,6 @@
 import type { MatchConfig, PolicyConfig, ValidateJwtConfig } from '../config/types.js';
-import { issuerOfDiscoveryUrl } from '../config/validate.js';
+import { TENANT_PLACEHOLDER, issuerOfDiscoveryUrl } from '../config/validate_jwt.js';
+import { importDecryptionKey, type DecryptionKey } from '../keys/import_key.js';
 import type { KeySource } from '../keys/key_source.js';
 import type { VerificationKey } from '../keys/verification_key.js';
 import type { AuthzRequest } from './request.js';
@@ -24,6 +25,12 @@ export interface CompiledPolicy {
   readonly audiences: ReadonlySet<string>;
   /** undefined = any issuer (the config said `issuers: []`). */
   readonly issuers: ReadonlySet<string> | undefined;
+  /** Multi-tenant issuers: `prefix{tenantid}suffix`, filled from the token's `tid`. */
+  readonly issuerTemplates: readonly { readonly prefix: string; readonly suffix: string }[];
+  /** undefined = any tenant may fill a template ('*'). */
+  readonly allowedTenants: ReadonlySet<string> | undefined;
+  readonly clientApplicationIds: ReadonlySet<string> | undefined;
+  readonly decryptionKeys: readonly DecryptionKey[];
   readonly requiredClaims: readonly CompiledClaimRule[];
   hasKey(key: VerificationKey): boolean;
 }
@@ -31,6 +38,7 @@ export interface CompiledPolicy {
 export function compilePolicy(config: PolicyConfig, sources: readonly KeySource[]): CompiledPolicy {
   const spec = config.validateJwt;
   const issuers = spec.issuers ?? spec.openidConfig.map((c) => c.issuer ?? issuerOfDiscoveryUrl(c.url));
+  const templates = issuers.filter((i) => TENANT_PLACEHOLDER.test(i));
   return {
     name: config.name,
     mode: config.mode,
@@ -40,7 +48,14 @@ export function compilePolicy(config: PolicyConfig, sources: readonly KeySource[
     sources,
     algorithms: new Set(spec.algorithms),
     audiences: new Set(spec.audiences),
-    issuers: issuers.length === 0 ? undefined : new Set(issuers),
+    issuers: issuers.length === 0 ? undefined : new Set(issuers.filter((i) => !TENANT_PLACEHOLDER.test(i))),
+    issuerTemplates: templates.map((t) => {
+      const [prefix, suffix] = t.split(TENANT_PLACEHOLDER) as [string, string];
+      return { prefix, suffix };
+    }),
+    allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
+    clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
+    decryptionKeys: spec.decryptionKeys.map((k) => importDecryptionKey(k)),
     requiredClaims: spec.requiredClaims,
     hasKey: (key) => sources.some((s) => s.hasKey(key)),
   };

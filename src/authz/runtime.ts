@@ -1,5 +1,7 @@
 import type { Config, KeysConfig, PolicyConfig } from '../config/types.js';
-import { issuerOfDiscoveryUrl } from '../config/validate.js';
+import { ConfigError } from '../errors.js';
+import { RevocationList } from './revocation_list.js';
+import { issuerOfDiscoveryUrl } from '../config/validate_jwt.js';
 import type { KeySource } from '../keys/key_source.js';
 import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
 import { StaticKeySource } from '../keys/static_key_source.js';
@@ -14,6 +16,7 @@ export interface Runtime {
   /** Key sources by kind, URL and expected issuer; remote ones are shared between policies naming the same URL. */
   readonly sources: ReadonlyMap<string, KeySource>;
   readonly cache: TokenCache;
+  readonly revocations: RevocationList | undefined;
 }
 
 export interface RuntimeOptions {
@@ -21,6 +24,7 @@ export interface RuntimeOptions {
   readonly previous?: Runtime | undefined;
   readonly onKeyFetch?: (event: KeyFetchEvent) => void;
   readonly tokenCache?: TokenCacheOptions;
+  readonly onRevocationReloadError?: (err: Error) => void;
 }
 
 /** Builds the runtime; its key sources are not started (see startRuntime) so a failed build leaves nothing running. */
@@ -46,6 +50,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     sources,
     // The cache's verdicts stay valid across reloads: a hit counts only if the new policy's sources hold the key.
     cache: options.previous?.cache ?? new TokenCache(options.tokenCache),
+    revocations: revocationList(config, options),
   };
 }
 
@@ -68,6 +73,21 @@ function policySources(
   return out;
 }
 
+function revocationList(config: Config, options: RuntimeOptions): RevocationList | undefined {
+  const file = config.revokedTokensFile;
+  if (file === undefined) return undefined;
+  const previous = options.previous?.revocations;
+  if (previous?.file === file) {
+    previous.reload();
+    return previous;
+  }
+  try {
+    return new RevocationList(file, options.onRevocationReloadError);
+  } catch (err) {
+    throw new ConfigError([`revokedTokens.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+}
+
 export function remoteOptions(keys: KeysConfig) {
   return {
     fetchTimeoutMs: keys.fetchTimeoutSeconds * 1000,
@@ -85,6 +105,7 @@ function sameKeySettings(a: KeysConfig, b: KeysConfig): boolean {
 
 export function startRuntime(runtime: Runtime): void {
   for (const source of runtime.sources.values()) source.start();
+  runtime.revocations?.start();
 }
 
 /** Stops the sources of `old` that `current` no longer uses. */
@@ -92,6 +113,7 @@ export function retireRuntime(old: Runtime, current: Runtime | undefined): void 
   for (const [id, source] of old.sources) {
     if (current?.sources.get(id) !== source) source.stop();
   }
+  if (old.revocations && old.revocations !== current?.revocations) old.revocations.stop();
 }
 
 /** Ready: every key source has usable keys. */

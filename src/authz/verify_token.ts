@@ -1,5 +1,6 @@
 import { AuthzError } from '../errors.js';
-import { decodeJws, type DecodedJws } from '../jwt/decode_jws.js';
+import { MAX_TOKEN_LENGTH, decodeJws, type DecodedJws } from '../jwt/decode_jws.js';
+import { decryptJwe } from '../jwt/decrypt_jwe.js';
 import { verifySignature } from '../jwt/verify_signature.js';
 import { keyFitsAlgorithm, type VerificationKey } from '../keys/verification_key.js';
 import type { CompiledPolicy } from './policy.js';
@@ -25,12 +26,17 @@ export interface VerifiedToken {
  * claims.ts. The `jku`, `x5u` and `jwk` header parameters are never read, so a token cannot choose its own key.
  */
 export async function verifyToken(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<VerifiedToken> {
-  const cached = ctx.cache.get(token, ctx.nowMs);
-  if (cached && policy.algorithms.has(cached.jws.alg) && policy.hasKey(cached.key)) {
-    ctx.trace?.({ step: 'signature', ok: true, detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)` });
-    return { jws: cached.jws, key: cached.key };
+  const encrypted = policy.decryptionKeys.length > 0 && isCompactJwe(token);
+  if (!encrypted) {
+    const cached = ctx.cache.get(token, ctx.nowMs);
+    if (cached && policy.algorithms.has(cached.jws.alg) && policy.hasKey(cached.key)) {
+      ctx.trace?.({ step: 'signature', ok: true, detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)` });
+      return { jws: cached.jws, key: cached.key };
+    }
   }
-  const jws = decodeJws(token);
+  const signed = encrypted ? await decryptToSigned(token, policy, ctx) : token;
+  if (typeof signed !== 'string') return signed;
+  const jws = decodeJws(signed);
   ctx.trace?.({ step: 'header', ok: true, detail: `alg ${jws.alg}, kid ${jws.kid ?? '(none)'}, typ ${String(jws.header.typ ?? '(none)')}` });
 
   if (jws.alg.toLowerCase() === 'none') {
@@ -58,12 +64,38 @@ export async function verifyToken(token: string, policy: CompiledPolicy, ctx: Ve
   }
   for (const key of candidates) {
     if (verifySignature(jws.alg, key, jws.signingInput, jws.signature)) {
-      ctx.cache.set(token, jws, key, ctx.nowMs);
+      // Encrypted tokens are not cached: a hit would skip the decryption-key check of the next policy.
+      if (!encrypted) ctx.cache.set(token, jws, key, ctx.nowMs);
       ctx.trace?.({ step: 'signature', ok: true, detail: `${jws.alg} signature verified with key ${key.kid ?? '(no kid)'}` });
       return { jws, key };
     }
   }
   throw new AuthzError('TokenSignatureInvalid', `${jws.alg} signature does not verify with ${candidates.length} candidate key(s)`);
+}
+
+function isCompactJwe(token: string): boolean {
+  let dots = 0;
+  for (let i = 0; i < token.length && dots < 5; i++) if (token.charCodeAt(i) === 46) dots++;
+  return dots === 4;
+}
+
+/**
+ * APIM's decryption-keys: the JWE wraps a signed token (cty JWT), which is then verified as usual. A JWE wrapping
+ * bare claims is unsigned: accepted only when the policy says requireSignedTokens: false.
+ */
+async function decryptToSigned(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<string | VerifiedToken> {
+  if (token.length > MAX_TOKEN_LENGTH) throw new AuthzError('JwtInvalid', `token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  const plaintext = await decryptJwe(token, policy.decryptionKeys);
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(plaintext)) {
+    ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token decrypted; verifying the signed token inside' });
+    return plaintext;
+  }
+  if (policy.spec.requireSignedTokens) {
+    throw new AuthzError('TokenAlgorithmNotAllowed', 'the encrypted token wraps unsigned claims and the policy requires signed tokens');
+  }
+  const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(plaintext).toString('base64url')}.`;
+  ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token holds unsigned claims, accepted: requireSignedTokens is false' });
+  return { jws: decodeJws(unsigned), key: undefined };
 }
 
 function candidateKeys(policy: CompiledPolicy, jws: DecodedJws): VerificationKey[] {

@@ -7,6 +7,8 @@ export interface Config {
   readonly server: ServerConfig;
   readonly keys: KeysConfig;
   readonly logging: LoggingConfig;
+  /** A file of revoked `jti` values, one per line (optionally followed by the token's exp), watched like the config. */
+  readonly revokedTokensFile: string | undefined;
   readonly policies: readonly PolicyConfig[];
 }
 
@@ -64,6 +66,12 @@ export type StaticKeyConfig =
   | { readonly form: 'rsa'; readonly n: string; readonly e: string; readonly id: string | undefined }
   | { readonly form: 'symmetric'; readonly base64: string; readonly id: string | undefined };
 
+/** Keys that decrypt encrypted tokens (JWE), as APIM's decryption-keys. */
+export type DecryptionKeyConfig =
+  | { readonly form: 'jwk'; readonly jwk: Readonly<Record<string, unknown>> }
+  | { readonly form: 'pem'; readonly pem: string; readonly id: string | undefined }
+  | { readonly form: 'symmetric'; readonly base64: string; readonly id: string | undefined };
+
 export interface RequiredClaimConfig {
   readonly name: string;
   readonly match: 'all' | 'any';
@@ -95,6 +103,11 @@ export interface ValidateJwtConfig {
   readonly outputClaimsToHeaders: readonly ClaimHeaderConfig[];
   readonly forwardPayloadHeader: string | undefined;
   readonly removeToken: boolean;
+  readonly decryptionKeys: readonly DecryptionKeyConfig[];
+  /** Entra client applications allowed to call (checked against `azp`, else `appid`); undefined = any. */
+  readonly clientApplicationIds: readonly string[] | undefined;
+  /** With a `{tenantid}` issuer template: the tenants (`tid`) accepted, or '*' for any. */
+  readonly allowedTenants: readonly string[] | '*' | undefined;
 }
 
 export const ASYMMETRIC_ALGORITHMS = [

@@ -1,5 +1,5 @@
-import { X509Certificate, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import type { StaticKeyConfig } from '../config/types.js';
+import { X509Certificate, createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { DecryptionKeyConfig, StaticKeyConfig } from '../config/types.js';
 import type { KeyType, VerificationKey } from './verification_key.js';
 
 const MIN_RSA_BITS = 2048;
@@ -88,4 +88,33 @@ function optionalMember(jwk: Readonly<Record<string, unknown>>, name: string): s
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new Error(`JWK member "${name}" must be a string`);
   return value;
+}
+
+/** A key that decrypts JWE tokens: a private RSA/EC/OKP key, or a symmetric key for A*KW / dir. */
+export interface DecryptionKey {
+  readonly kid: string | undefined;
+  readonly key: KeyObject;
+}
+
+export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
+  try {
+    switch (spec.form) {
+      case 'symmetric':
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(spec.base64.trim())) throw new Error('base64: not valid base64');
+        return { kid: spec.id, key: createSecretKey(Buffer.from(spec.base64, 'base64')) };
+      case 'pem':
+        return { kid: spec.id, key: createPrivateKey(spec.pem) };
+      case 'jwk': {
+        const kid = optionalMember(spec.jwk, 'kid');
+        if (spec.jwk.kty === 'oct') {
+          if (typeof spec.jwk.k !== 'string') throw new Error('an oct key needs "k"');
+          return { kid, key: createSecretKey(Buffer.from(spec.jwk.k, 'base64url')) };
+        }
+        if (spec.jwk.d === undefined) throw new Error('a decryption JWK must be a private key (with "d")');
+        return { kid, key: createPrivateKey({ key: spec.jwk as JsonWebKey, format: 'jwk' }) };
+      }
+    }
+  } catch (err) {
+    throw new Error(`decryption key: ${(err as Error).message}`);
+  }
 }

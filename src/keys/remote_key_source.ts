@@ -173,7 +173,7 @@ export class RemoteKeySource implements KeySource {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: not a discovery document (needs string issuer and jwks_uri)`);
     }
     const expected = this.#options.expectedIssuer;
-    if (expected !== undefined && doc.issuer !== expected) {
+    if (expected !== undefined && doc.issuer !== expected && !matchesTenantTemplate(doc.issuer, expected)) {
       throw new KeyFetchError(
         'ERR_KEYS_ISSUER_MISMATCH',
         `${this.id}: discovery document names issuer "${doc.issuer}", expected "${expected}"`,
@@ -244,6 +244,18 @@ export function importJwks(body: unknown, url: string): { keys: VerificationKey[
     throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
   }
   return { keys, skipped };
+}
+
+/**
+ * Multi-tenant discovery documents (Entra's `common`, `organizations`) name the issuer as a template,
+ * `https://login.microsoftonline.com/{tenantid}/v2.0`: the URL's own tenant segment must fill it exactly.
+ */
+function matchesTenantTemplate(issuer: string, expected: string): boolean {
+  const [prefix, suffix, extra] = issuer.split(/\{tenantid\}/i);
+  if (suffix === undefined || extra !== undefined) return false;
+  if (!expected.startsWith(prefix!) || !expected.endsWith(suffix)) return false;
+  const tenant = expected.slice(prefix!.length, expected.length - suffix.length);
+  return tenant.length > 0 && !tenant.includes('/');
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -132,6 +132,34 @@ policies:
     ]);
   });
 
+  it('checks the Entra shorthand and multi-tenant issuers', () => {
+    expect(problemsOf(`
+policies:
+  - name: a
+    validateAzureAdToken:
+      tenantId: contoso.onmicrosoft.com
+  - name: b
+    validateJwt:
+      openidConfig: [{ url: "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration" }]
+      issuers: ["https://login.microsoftonline.com/{tenantid}/v2.0"]
+      audiences: [x]
+  - name: c
+    validateJwt:
+      jwksUri: ["https://idp.example.com/keys"]
+      issuers: ["https://idp.example.com"]
+      allowedTenants: "*"
+      audiences: [x]
+      decryptionKeys: [{ base64: "c2hvcnQ=" }, { jwk: { kty: RSA, n: "AQAB", e: "AQAB" } }]
+`)).toEqual([
+      'policies[0].validateAzureAdToken.tenantId: must be the directory (tenant) id, a GUID: the v2 issuer names the tenant by id, never by domain name',
+      'policies[0].validateAzureAdToken.clientApplicationIds: is required: list the client application ids allowed to call',
+      'policies[0].validateAzureAdToken: needs backendApplicationIds or audiences: a token for any application of the tenant must not pass',
+      'policies[1].validateJwt.allowedTenants: is required with the issuer template https://login.microsoftonline.com/{tenantid}/v2.0: list the tenant ids to accept, or "*" for any tenant',
+      'policies[2].validateJwt.allowedTenants: needs an issuer template with {tenantid} in issuers, e.g. https://login.microsoftonline.com/{tenantid}/v2.0',
+      'policies[2].validateJwt.decryptionKeys[1]: decryption key: a decryption JWK must be a private key (with "d")',
+    ]);
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     expect(problemsOf('policies:\n  - name: a\n    validateJwt: {\n')[0]).toMatch(/^line \d+, column \d+: /);
     expect(problemsOf('policies: []\npolicies: []\n')[0]).toMatch(/^line 2, column 1: Map keys must be unique/);
