@@ -68,12 +68,16 @@ describe('hot reload', () => {
     const request = envoyCheckRequest({ headers: bearer(token) });
     expect((await client.check(request)).status.code).toBe(0);
 
+    // A forged token rides along: whichever config answers, it must never be allowed.
+    const forged = envoyCheckRequest({ headers: bearer(`${token.slice(0, -4)}AAAA`) });
     let errors = 0;
     let checks = 0;
+    let wrongAllows = 0;
     let streaming = true;
     const stream = (async () => {
       while (streaming) {
         await client.check(request).then(() => checks++, () => errors++);
+        await client.check(forged).then((r) => (r.status.code === 0 ? wrongAllows++ : checks++), () => errors++);
       }
     })();
     cm.swap(config(ports, 'api://b'));
@@ -84,6 +88,7 @@ describe('hot reload', () => {
     await stream;
     client.close();
     expect(errors).toBe(0);
+    expect(wrongAllows).toBe(0);
     expect(checks).toBeGreaterThan(0);
     expect(took).toBeLessThan(1000);
     expect(await metric(child.opsUrl, 'tokengate_config_reloads_total{result="success"}')).toBeGreaterThanOrEqual(1);
@@ -131,6 +136,49 @@ describe('shutdown', () => {
       issuer.setFault(undefined);
       client.close();
     }
+  });
+});
+
+describe('crash and restart', () => {
+  it('SIGKILL under a mixed stream, then a restart: every answer is right, failures are transport errors only', async () => {
+    const ports = { grpc: await freePort(), http: await freePort() };
+    const cm = configMapDir(config(ports, 'api://a'));
+    child = await spawnTokengate(['serve', '--config', cm.file], ports);
+    const client = createCheckClient(child.grpcAddress);
+    const valid = envoyCheckRequest({ headers: bearer(await issuer.sign({})) });
+    const invalid = [
+      envoyCheckRequest({ headers: bearer(await issuer.sign({ aud: 'api://other' })) }),
+      envoyCheckRequest({ headers: bearer(await issuer.sign({ exp: 1 })) }),
+      envoyCheckRequest({}),
+    ];
+    let wrong = 0;
+    let answered = 0;
+    let transportErrors = 0;
+    let streaming = true;
+    const stream = (async () => {
+      for (let i = 0; streaming; i++) {
+        const expectAllow = i % 4 === 0;
+        const request = expectAllow ? valid : invalid[i % 3]!;
+        await client.check(request, 1000).then(
+          (r) => {
+            answered++;
+            if ((r.status.code === 0) !== expectAllow) wrong++;
+          },
+          () => transportErrors++,
+        );
+      }
+    })();
+    await waitFor(() => answered > 50, 'traffic before the crash');
+    child.kill('SIGKILL');
+    await child.exited();
+    await waitFor(() => transportErrors > 0, 'the crash to be seen');
+    child = await spawnTokengate(['serve', '--config', cm.file], ports);
+    const afterRestart = answered;
+    await waitFor(() => answered > afterRestart + 50, 'traffic after the restart', 15_000);
+    streaming = false;
+    await stream;
+    client.close();
+    expect(wrong).toBe(0);
   });
 });
 
