@@ -43,7 +43,8 @@ export class App {
       const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics };
       app.#grpc = await startGrpcServer(options.config.server.grpcAddress, deps);
       if (options.config.server.httpAddress) {
-        app.#ops = await startOpsServer(options.config.server.httpAddress, app, app.metrics);
+        const registry = app.metrics.registry;
+        app.#ops = await startOpsServer(options.config.server.httpAddress, app, { contentType: registry.contentType, text: () => registry.metrics() });
       }
     } catch (err) {
       await app.stop(0);

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { importApimCommand } from './apim/command.js';
 import { App } from './app.js';
+import { reportToPrimary, runPrimary, workerConfig } from './cluster.js';
 import { loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/types.js';
 import { watchConfig } from './config/watch_config.js';
@@ -28,11 +31,13 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
                                     run with the bundled demo config and a built-in development issuer
   tokengate dev-issuer [--port N] [--host H] [--allow-non-loopback]
                                     run the development OpenID Connect issuer alone (never for production)
+  tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]
+                                    print the tokengate YAML for an APIM validate-jwt / validate-azure-ad-token policy
 `;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer };
+const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer, 'import-apim': (args) => importApimCommand(args) };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -85,7 +90,12 @@ async function serve(args: string[]): Promise<number> {
     return reportConfigError(err);
   }
   const log = createLogger(process.env.LOG_LEVEL ?? config.logging.level);
-  const app = await App.start({ config, log });
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config, log);
+    return new Promise(() => undefined);
+  }
+  const app = await App.start({ config: cluster.isWorker ? workerConfig(config) : config, log });
+  if (cluster.isWorker) reportToPrimary(app);
   const reload = (trigger: string) => {
     try {
       app.reload(loadConfigFile(path));

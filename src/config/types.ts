@@ -20,6 +20,8 @@ export interface ServerConfig {
   /** Every check answers within this, denying with KeysUnavailable if it is still waiting for keys. */
   readonly checkDeadlineMs: number;
   readonly shutdownGraceSeconds: number;
+  /** Processes serving Check on the same address (node:cluster); the ops port is served by the primary. */
+  readonly workers: number;
 }
 
 export interface KeysConfig {

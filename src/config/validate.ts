@@ -39,7 +39,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
 
 function readServer(root: Raw, problems: Problems): ServerConfig {
   const path = 'server';
-  const o = optionalMapping(root, 'server', '', problems, ['grpc', 'http', 'checkDeadlineMs', 'shutdownGraceSeconds']) ?? {};
+  const o = optionalMapping(root, 'server', '', problems, ['grpc', 'http', 'checkDeadlineMs', 'shutdownGraceSeconds', 'workers']) ?? {};
   const grpc = optionalMapping(o, 'grpc', path, problems, ['address']) ?? {};
   const grpcAddress = optionalString(grpc, 'address', join(path, 'grpc'), problems) ?? DEFAULT_GRPC_ADDRESS;
   checkAddress(grpcAddress, join(path, 'grpc.address'), problems, true);
@@ -55,6 +55,7 @@ function readServer(root: Raw, problems: Problems): ServerConfig {
     httpAddress,
     checkDeadlineMs: optionalNumber(o, 'checkDeadlineMs', path, problems, { min: 1, max: 60_000, integer: true }) ?? 150,
     shutdownGraceSeconds: optionalNumber(o, 'shutdownGraceSeconds', path, problems, { min: 0, max: 3600 }) ?? 10,
+    workers: optionalNumber(o, 'workers', path, problems, { min: 1, max: 64, integer: true }) ?? 1,
   };
 }
 

@@ -27,9 +27,11 @@ function load(): Constructors {
 
 type Unary = (request: object, options: { deadline: number }, callback: (err: Error | null, res: any) => void) => void;
 
-export function createCheckClient(address: string): CheckClient {
+/** `ownConnection`: do not share grpc-js's global subchannel pool, so each client opens its own connection. */
+export function createCheckClient(address: string, options: { ownConnection?: boolean } = {}): CheckClient {
   const { Authorization, Health } = load();
-  const auth = new Authorization(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
+  const channelOptions = options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
+  const auth = new Authorization(address, credentials.createInsecure(), channelOptions) as unknown as Client & { Check: Unary };
   const health = new Health(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
   return {
     check: (request, timeoutMs = 10_000) =>

@@ -44,6 +44,7 @@ export class Metrics {
       name: 'tokengate_key_age_seconds',
       help: 'Seconds since the keys of each remote source were last fetched successfully.',
       labelNames: ['source'],
+      aggregator: 'max',
       registers,
       collect() {
         this.reset();
@@ -54,6 +55,7 @@ export class Metrics {
       name: 'tokengate_key_source_usable',
       help: '1 when the key source has usable keys, 0 when it has none or they are past keys.maxStale.',
       labelNames: ['source'],
+      aggregator: 'min',
       registers,
       collect() {
         this.reset();

@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { KeySourceStatus } from '../keys/key_source.js';
-import type { Metrics } from './metrics.js';
+/** Prometheus text for /metrics: the process's own registry, or the cluster primary's aggregate of its workers. */
+export interface MetricsSource {
+  readonly contentType: string;
+  text(): Promise<string>;
+}
 
 export interface OpsState {
   /** Process alive and not shutting down. */
@@ -16,7 +20,7 @@ export interface OpsServer {
 }
 
 /** The ops HTTP port: /healthz (liveness), /readyz (readiness, with each key source's state) and /metrics. */
-export async function startOpsServer(address: string, state: OpsState, metrics: Metrics): Promise<OpsServer> {
+export async function startOpsServer(address: string, state: OpsState, metrics: MetricsSource): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'application/json') => {
@@ -40,8 +44,8 @@ export async function startOpsServer(address: string, state: OpsState, metrics: 
       return send(ready ? 200 : 503, `${JSON.stringify({ ready, sources }, null, 2)}\n`);
     }
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => send(200, text, metrics.registry.contentType),
+      metrics.text().then(
+        (text) => send(200, text, metrics.contentType),
         (err: Error) => send(500, JSON.stringify({ error: err.message })),
       );
       return;
