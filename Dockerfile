@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# tokengate: JWT authorization sidecar for Envoy (ext_authz v3). Multi-stage build:
+#   build   - every dependency (the postinstall fetches and verifies the Envoy protos into proto/), then tsc
+#   deps    - production dependencies only; --ignore-scripts because the postinstall needs scripts/ and the
+#             registry, and its output (proto/) is copied from the build stage instead
+#   runtime - node + dist/ + proto/ + config/ + production node_modules, nothing else
+#
+#   docker build -t tokengate:0.1.0 .
+#   docker run --rm --read-only -v "$PWD/config:/etc/tokengate:ro" tokengate:0.1.0
+#
+# test/deploy/image_layout.test.ts replays the deps and runtime stages without Docker (it parses this file):
+# keep COPY sources relative to the build context, one instruction per line.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY scripts/fetch-protos.mjs scripts/fetch-protos.mjs
+COPY proto/ proto/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src/ src/
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    TOKENGATE_CONFIG=/etc/tokengate/tokengate.yaml
+WORKDIR /app
+# Everything is owned by root and read-only to the process: the container runs with readOnlyRootFilesystem
+# and tokengate writes nothing but its Unix socket (into a mounted volume) and logs (stdout).
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+COPY config/ ./config/
+# A numeric UID/GID (the conventional "nonroot" 65532), so Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
+# The ops port (GET /healthz, /readyz, /metrics); the gRPC address is usually a Unix socket in a shared volume.
+EXPOSE 9090
+# No HEALTHCHECK: Kubernetes probes the ops port (deploy/base/deployment.yaml).
+ENTRYPOINT ["node", "dist/cli.js", "serve"]
