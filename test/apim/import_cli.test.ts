@@ -1,0 +1,102 @@
+/** `tokengate import-apim` as a user runs it: the built CLI (`npm run build` first; `npm test` does), stdout, stderr, exit code. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tokengate-import-apim-'));
+const F = 'test/fixtures/apim';
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['dist/cli.js', ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Writes the YAML to a file and runs `tokengate validate` on it. */
+async function validate(yaml: string, name: string) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return { file, ...(await cli('validate', file)) };
+}
+
+describe('tokengate import-apim (the built CLI)', () => {
+  it('unmappable pieces: each on stderr as FILE:LINE: <what>: why, no YAML, exit 2', async () => {
+    const { code, stdout, stderr } = await cli('import-apim', `${F}/unmappable.xml`);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      [
+        `${F}/unmappable.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(' ').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName`,
+        `${F}/unmappable.xml:5: <validate-jwt clock-skew>: named value {{jwt-clock-skew}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml:6: <validate-jwt require-expiration-time>: policy expression @(context.Deployment.Region == "West Europe") cannot be evaluated: tokengate has no policy expressions; write the value it stands for`,
+        `${F}/unmappable.xml:7: <openid-config url>: named value {{aad-tenant-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml:9: <key certificate-id>: certificate "my-rsa-cert" is in APIM's certificate store, which tokengate cannot read: export the certificate (or its public key) as PEM and list it as issuerSigningKeys: [{ pem: ... }]`,
+        `${F}/unmappable.xml:10: <key>: named value {{jwt-signing-key}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml:14: <key certificate-id>: certificate "my-encryption-cert" is in APIM's certificate store, which tokengate cannot read: export its private key as PEM and list it as decryptionKeys: [{ pem: ... }]`,
+        `${F}/unmappable.xml:17: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for`,
+        `${F}/unmappable.xml:21: <value>: named value {{admin-group-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml: 9 unmappable pieces: no YAML written; write their values into the policy, or run with --allow-partial to get the rest`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('--allow-partial: the same lines saying what was done instead, the YAML on stdout, exit 0; tokengate validate accepts it', async () => {
+    const { code, stdout, stderr } = await cli('import-apim', `${F}/unmappable.xml`, '--allow-partial');
+    expect(code).toBe(0);
+    const err = stderr.trimEnd().split('\n');
+    expect(err).toHaveLength(10);
+    expect(err[0]).toBe(
+      `${F}/unmappable.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(' ').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName [--allow-partial: left out: tokengate reads the Authorization header, and still validates the token fully]`,
+    );
+    expect(err[7]).toBe(
+      `${F}/unmappable.xml:17: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]`,
+    );
+    expect(err[9]).toBe(`${F}/unmappable.xml: 9 unmappable pieces left out or replaced so that the policy fails closed: fix them before enforcing`);
+    expect(stdout).toContain('\npolicies:\n  - name: unmappable\n    validateJwt:\n');
+    expect(stdout).toContain(`- "<unmappable at ${F}/unmappable.xml:17: @(context.Request.OriginalUrl.Host)>"`);
+    const v = await validate(stdout, 'partial');
+    expect(v.stderr).toBe('');
+    expect(v.stdout).toBe(`${v.file}: ok (1 policy)\n`);
+  });
+
+  it('a mappable policy: warnings only, exit 0, and the YAML passes tokengate validate', async () => {
+    const { code, stdout, stderr } = await cli('import-apim', `${F}/validate-jwt-full.xml`, '--name', 'orders');
+    expect(code).toBe(0);
+    expect(stderr).toBe(
+      `${F}/validate-jwt-full.xml:15: warning: <validate-jwt output-token-variable-name>: tokengate has no context variables: the validated token's payload goes upstream as base64url JSON in the header x-jwt-payload (forwardPayloadHeader: x-jwt-payload); what read context.Variables["jwt"] must read that header instead, or take single claims with outputClaimsToHeaders\n`,
+    );
+    expect(stdout.startsWith(`# Imported from ${F}/validate-jwt-full.xml by \`tokengate import-apim\`.`)).toBe(true);
+    expect(stdout).toContain('\npolicies:\n  - name: orders\n    validateJwt:\n      headerName: Authorization\n      requireScheme: Bearer\n');
+    const v = await validate(stdout, 'full');
+    expect(v.code).toBe(0);
+    expect(v.stdout).toBe(`${v.file}: ok (1 policy)\n`);
+  });
+
+  it('validate-azure-ad-token: the YAML passes tokengate validate', async () => {
+    const { code, stdout } = await cli('import-apim', `${F}/validate-azure-ad-token-full.xml`);
+    expect(code).toBe(0);
+    expect(stdout).toContain('\n  - name: validate-azure-ad-token-full\n    validateAzureAdToken:\n      tenantId: 11111111-2222-3333-4444-555555555555\n');
+    const v = await validate(stdout, 'azure');
+    expect(v.stderr).toBe('');
+    expect(v.code).toBe(0);
+  });
+
+  it('usage, unreadable files and XML errors', async () => {
+    expect(await cli('import-apim')).toEqual({ code: 2, stdout: '', stderr: 'usage: tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]\n' });
+    expect((await cli('import-apim', `${F}/unmappable.xml`, '--bogus')).code).toBe(2);
+    expect(await cli('import-apim', `${F}/does-not-exist.xml`)).toEqual({ code: 1, stdout: '', stderr: `${F}/does-not-exist.xml: cannot read file: ENOENT\n` });
+    const broken = join(dir, 'broken.xml');
+    writeFileSync(broken, '<policies>\n  <inbound>\n    <validate-jwt header-name="Authorization" header-name="X">\n  </inbound>\n</policies>\n');
+    expect(await cli('import-apim', broken)).toEqual({ code: 1, stdout: '', stderr: `${broken}:3: not well-formed XML: Attribute header-name redefined\n` });
+    expect((await cli('--help')).stdout).toContain('tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]');
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * Imported APIM policies, run end to end: the import's YAML starts a real tokengate (gRPC, real key fetching from
+ * the development issuer), and tables of tokens get the decisions APIM's policy would give.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDiagnostic, importApimPolicy } from '../../src/apim/import_apim.js';
+import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
+import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
+import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'apim');
+const TENANT = '3f0c4a6e-2b1d-4c8e-9a7f-5d6e7f8a9b0c';
+const BACKEND_APP = '6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const CLIENT_APP = '0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a';
+const MESSAGE = 'Unauthorized. Access token is missing or invalid.';
+
+const now = () => Math.floor(Date.now() / 1000);
+const running: RunningTokengate[] = [];
+let issuer: DevIssuer;
+
+beforeAll(async () => {
+  // The test issuer stands in for the Entra tenant: its issuer is http://127.0.0.1:PORT/TENANT/v2.0, as Entra's v2 one.
+  issuer = await startDevIssuer({ algorithms: ['RS256'], issuerPath: `${TENANT}/v2.0` });
+});
+
+afterAll(async () => {
+  for (const tg of running) await tg.stop();
+  await issuer?.close();
+});
+
+/** Imports the XML (failing the test on anything unexpected on "stderr") and starts tokengate with the YAML. */
+async function startImported(xml: string, options: { name: string; allowPartial?: boolean; expectedStderr?: string[] }): Promise<RunningTokengate> {
+  const result = importApimPolicy(xml, { source: 'policy.xml', name: options.name, allowPartial: options.allowPartial });
+  expect(result.diagnostics.map((d) => formatDiagnostic(d, 'policy.xml'))).toEqual(options.expectedStderr ?? []);
+  expect(result.exitCode).toBe(0);
+  const tg = await startTokengate(result.yaml!);
+  running.push(tg);
+  return tg;
+}
+
+type Expected = 'allow' | { reason: string; status?: 401 | 403; message?: string };
+
+async function expectDecision(tg: RunningTokengate, token: string | undefined, expected: Expected, policy?: string): Promise<void> {
+  const res = await tg.client.check(
+    envoyCheckRequest({ headers: token === undefined ? {} : bearer(token), ...(policy ? { contextExtensions: { policy } } : {}) }),
+  );
+  if (expected === 'allow') {
+    expect(res.status.code, `denied: ${reasonOf(res)}`).toBe(0);
+    return;
+  }
+  expect(res.status.code, 'allowed').not.toBe(0);
+  expect(reasonOf(res)).toBe(expected.reason);
+  const status = expected.status ?? 401;
+  expect(res.denied_response?.status.code).toBe(status === 401 ? 'Unauthorized' : 'Forbidden');
+  const body = JSON.parse(res.denied_response!.body!) as unknown;
+  if (expected.message === undefined) expect(body).toMatchObject({ statusCode: status });
+  else expect(body).toEqual({ statusCode: status, message: expected.message });
+}
+
+function tamper(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const middle = Math.floor(signature!.length / 2);
+  const flipped = signature![middle] === 'A' ? 'B' : 'A';
+  return [header, payload, `${signature!.slice(0, middle)}${flipped}${signature!.slice(middle + 1)}`].join('.');
+}
+
+describe('Microsoft\'s article example ("Protect an API in Azure API Management using OAuth 2.0 authorization with Microsoft Entra ID")', () => {
+  let tg: RunningTokengate;
+  // The article's audience is the Application ID URI (api://guid) and its required claim aud the client id.
+  const AUDIENCE = `api://${BACKEND_APP}`;
+
+  beforeAll(async () => {
+    const xml = readFileSync(join(FIXTURES, 'article-entra.xml'), 'utf8')
+      .replace('https://login.microsoftonline.com/{aad-tenant}/v2.0', issuer.issuer)
+      .replace('{audience-value - (ex:api://guid)}', AUDIENCE)
+      .replace('{issuer-value - (ex: https://sts.windows.net/{tenant id}/)}', issuer.issuer)
+      .replace('{backend-app-client-id}', BACKEND_APP);
+    expect(xml).not.toMatch(/\{[a-z]/);
+    tg = await startImported(xml, { name: 'backend-app' });
+  });
+
+  const both = [AUDIENCE, BACKEND_APP];
+  const table: [string, () => Promise<string | undefined>, Expected][] = [
+    ['a valid token (aud holds the Application ID URI and the client id)', () => issuer.sign({ aud: both, azp: CLIENT_APP }), 'allow'],
+    ['an expired token', () => issuer.sign({ aud: both, exp: now() - 60 }), { reason: 'TokenExpired' }],
+    ['a token for another audience', () => issuer.sign({ aud: 'api://another-app' }), { reason: 'TokenAudienceNotAllowed' }],
+    ['a token from another issuer', () => issuer.sign({ aud: both, iss: `https://login.microsoftonline.com/${TENANT}/v2.0` }), { reason: 'TokenIssuerNotAllowed' }],
+    ['a token whose aud lacks the required claim value (the client id)', () => issuer.sign({ aud: AUDIENCE }), { reason: 'TokenAudienceNotAllowed' }],
+    ['no token', async () => undefined, { reason: 'TokenNotPresent' }],
+    ['a token with a bad signature', async () => tamper(await issuer.sign({ aud: both })), { reason: 'TokenSignatureInvalid' }],
+  ];
+
+  for (const [label, token, expected] of table) {
+    it(`${label}: ${expected === 'allow' ? 'allowed' : `denied 401 (${expected.reason}) with the configured message`}`, async () => {
+      await expectDecision(tg, await token(), expected === 'allow' ? expected : { ...expected, status: 401, message: MESSAGE });
+    });
+  }
+});
+
+describe('issuer-signing-keys in each form, imported and verified', () => {
+  const AUD = 'api://static';
+  const ISS = 'https://static.example.com';
+  const policyWith = (key: string) => `<validate-jwt header-name="Authorization" require-scheme="Bearer">
+    <issuer-signing-keys>${key}</issuer-signing-keys>
+    <audiences><audience>${AUD}</audience></audiences>
+    <issuers><issuer>${ISS}</issuer></issuers>
+</validate-jwt>`;
+  const sign = (alg: string, kid: string, key: Parameters<SignJWT['sign']>[0], claims: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: ISS, aud: AUD, ...claims }).setProtectedHeader({ alg, kid }).setExpirationTime('5m').sign(key);
+
+  it('<key id>Base64</key>: a symmetric key verifies HS256 tokens', async () => {
+    const secret = randomBytes(32);
+    const tg = await startImported(policyWith(`<key id="hs1">${secret.toString('base64')}</key>`), { name: 'hs' });
+    await expectDecision(tg, await sign('HS256', 'hs1', secret), 'allow');
+    await expectDecision(tg, await sign('HS256', 'hs1', randomBytes(32)), { reason: 'TokenSignatureInvalid' });
+    await expectDecision(tg, await sign('HS256', 'hs1', secret, { aud: 'api://other' }), { reason: 'TokenAudienceNotAllowed' });
+  });
+
+  it('<key id n e>: an RSA public key verifies RS256 tokens', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const tg = await startImported(policyWith(`<key id="rsa1" n="${jwk.n}" e="${jwk.e}" />`), { name: 'rsa' });
+    await expectDecision(tg, await sign('RS256', 'rsa1', privateKey), 'allow');
+    await expectDecision(tg, await sign('RS256', 'rsa1', other.privateKey), { reason: 'TokenSignatureInvalid' });
+    await expectDecision(tg, await sign('RS256', 'rsa1', privateKey, { iss: 'https://evil.example.com' }), { reason: 'TokenIssuerNotAllowed' });
+  });
+});
+
+describe('validate-azure-ad-token, imported and run against the test tenant', () => {
+  let tg: RunningTokengate;
+
+  beforeAll(async () => {
+    // authentication-endpoint points the tenant's discovery at the test issuer: {endpoint}/{tenant}/v2.0/.well-known/...
+    const xml = `<validate-azure-ad-token tenant-id="${TENANT}" authentication-endpoint="http://127.0.0.1:${issuer.port}"
+    failed-validation-httpcode="401" failed-validation-error-message="${MESSAGE}">
+    <client-application-ids><application-id>${CLIENT_APP}</application-id></client-application-ids>
+    <backend-application-ids><application-id>${BACKEND_APP}</application-id></backend-application-ids>
+    <required-claims><claim name="roles" match="any"><value>Orders.Reader</value><value>Orders.Admin</value></claim></required-claims>
+</validate-azure-ad-token>`;
+    tg = await startImported(xml, { name: 'entra' });
+  });
+
+  const valid = { aud: BACKEND_APP, azp: CLIENT_APP, roles: ['Orders.Reader'] };
+  const table: [string, Record<string, unknown>, Expected][] = [
+    ['a valid v2 token (aud = backend client id, azp = client app)', valid, 'allow'],
+    ['aud as the Application ID URI', { ...valid, aud: `api://${BACKEND_APP}` }, 'allow'],
+    ['another client application', { ...valid, azp: '99999999-9999-4999-8999-999999999999' }, { reason: 'TokenClaimValueNotAllowed' }],
+    ['another backend application', { ...valid, aud: '88888888-8888-4888-8888-888888888888' }, { reason: 'TokenAudienceNotAllowed' }],
+    ['no required role', { ...valid, roles: ['Orders.Writer'] }, { reason: 'TokenClaimValueNotAllowed' }],
+    ['expired', { ...valid, exp: now() - 60 }, { reason: 'TokenExpired' }],
+  ];
+  for (const [label, claims, expected] of table) {
+    it(`${label}: ${expected === 'allow' ? 'allowed' : `denied (${expected.reason})`}`, async () => {
+      await expectDecision(tg, await issuer.sign(claims), expected);
+    });
+  }
+});
+
+describe('--allow-partial fails closed', () => {
+  it('an unmappable audience or claim value becomes a placeholder that denies every token', async () => {
+    const secret = randomBytes(32);
+    const key = `<issuer-signing-keys><key>${secret.toString('base64')}</key></issuer-signing-keys>`;
+    const xml = `<policies><inbound>
+<validate-jwt header-name="Authorization">${key}
+  <audiences><audience>@(context.Request.OriginalUrl.Host)</audience></audiences>
+  <issuers><issuer>https://static.example.com</issuer></issuers>
+</validate-jwt>
+<validate-jwt header-name="Authorization">${key}
+  <audiences><audience>api.example.com</audience></audiences>
+  <issuers><issuer>https://static.example.com</issuer></issuers>
+  <required-claims><claim name="groups" match="all"><value>{{admin-group-id}}</value><value>operators</value></claim></required-claims>
+</validate-jwt>
+</inbound></policies>`;
+    const tg = await startImported(xml, {
+      name: 'partial',
+      allowPartial: true,
+      expectedStderr: [
+        'policy.xml:3: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]',
+        'policy.xml:6: warning: <validate-jwt>: APIM runs every validation its flow reaches, tokengate decides a request with one policy: this one is policy "partial-2"; send requests to it with match or Envoy\'s context_extensions, or merge it into "partial"',
+        'policy.xml:9: <value>: named value {{admin-group-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file) [--allow-partial: replaced by a placeholder no token carries, so this rule denies until you write the value]',
+      ],
+    });
+    // What the expression and the named value would have given in APIM: still denied, never allowed.
+    const token = await new SignJWT({ iss: 'https://static.example.com', aud: 'api.example.com', groups: ['admins', 'operators'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(secret);
+    await expectDecision(tg, token, { reason: 'TokenAudienceNotAllowed' }, 'partial');
+    await expectDecision(tg, token, { reason: 'TokenClaimValueNotAllowed', status: 403 }, 'partial-2');
+  });
+});
