@@ -78,8 +78,9 @@ function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny 
   const upstreamHeaders: UpstreamHeader[] = [];
   const headersToRemove: string[] = [];
   for (const { claim, header } of spec.outputClaimsToHeaders) {
-    const value = headerValue(claims[claim]);
-    // A claim the token lacks must still not let a client-supplied header of that name through.
+    const value = headerValue(Object.hasOwn(claims, claim) ? claims[claim] : undefined);
+    // A claim the token lacks (or one that cannot be a header value) must still not let a client-supplied header
+    // of that name through.
     if (value === undefined) headersToRemove.push(header);
     else upstreamHeaders.push({ key: header, value });
   }
@@ -107,11 +108,16 @@ function reportOnly(policy: CompiledPolicy, denial: Deny): Allow {
   };
 }
 
+/** Control characters would let a claim smuggle a second header (CR/LF) upstream: such a value is not forwarded. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
 function headerValue(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (Array.isArray(value)) text = value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
+  else text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return CONTROL_CHARACTERS.test(text) ? undefined : text;
 }
 
 function deadlineAfter(atMs: number): () => Promise<void> {

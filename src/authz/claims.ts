@@ -14,7 +14,7 @@ export function checkClaims(payload: Payload, policy: CompiledPolicy, nowMs: num
 }
 
 function numericDate(payload: Payload, name: 'exp' | 'nbf' | 'iat'): number | undefined {
-  const value = payload[name];
+  const value = Object.hasOwn(payload, name) ? payload[name] : undefined;
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new AuthzError('JwtInvalid', `claim ${name} must be a non-negative number (NumericDate)`, { claim: name });
@@ -43,7 +43,8 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
   const maxLifetime = policy.spec.maxLifetimeSeconds;
   if (maxLifetime !== undefined) {
     if (exp === undefined) throw new AuthzError('JwtInvalid', 'maxLifetime needs an exp claim', { claim: 'exp' });
-    const lifetime = exp - (nbf ?? iat ?? now);
+    // The token is usable from now at the latest, whatever iat/nbf claim: a future iat must not shorten the lifetime.
+    const lifetime = exp - Math.min(nbf ?? iat ?? now, now);
     if (lifetime > maxLifetime) {
       throw new AuthzError('JwtInvalid', `token lifetime ${Math.round(lifetime)}s exceeds maxLifetime ${maxLifetime}s`, { claim: 'exp' });
     }
@@ -114,7 +115,8 @@ function claimValues(value: unknown, separator: string | undefined): string[] | 
 
 function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: Trace): void {
   const isAudience = rule.name === 'aud';
-  const raw = payload[rule.name];
+  // hasOwn: a rule on "constructor" must not be satisfied by Object.prototype.
+  const raw = Object.hasOwn(payload, rule.name) ? payload[rule.name] : undefined;
   if (raw === undefined || raw === null) {
     throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimNotFound', `required claim ${rule.name} is missing`, { claim: rule.name });
   }

@@ -7,7 +7,7 @@ import type { Trace } from './trace.js';
 export function extractToken(req: AuthzRequest, location: TokenLocation, trace?: Trace): string {
   const token = location.kind === 'header' ? fromHeader(req, location.name, location.scheme)
     : location.kind === 'query' ? fromQuery(req.path, location.name)
-    : fromCookie(req.headers.cookie, location.name);
+    : fromCookie(Object.hasOwn(req.headers, 'cookie') ? req.headers.cookie : undefined, location.name);
   trace?.({ step: 'token', ok: true, detail: `found in ${describe(location)} (${token.length} characters)` });
   return token;
 }
@@ -18,7 +18,7 @@ function describe(location: TokenLocation): string {
 }
 
 function fromHeader(req: AuthzRequest, name: string, scheme: string | undefined): string {
-  const value = req.headers[name];
+  const value = Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
   if (value === undefined || value.trim() === '') throw new AuthzError('TokenNotPresent', `no ${name} header`);
   // Envoy joins repeated headers with a comma, and a JWT never contains one: two tokens are ambiguous, refuse both.
   if (value.includes(',')) throw new AuthzError('JwtInvalid', `${name} header carries more than one value`);
@@ -45,6 +45,7 @@ function fromQuery(path: string, name: string): string {
 }
 
 function fromCookie(header: string | undefined, name: string): string {
+  if (typeof header !== 'string') header = undefined;
   const found: string[] = [];
   for (const part of header?.split(/[;,]/) ?? []) {
     const eq = part.indexOf('=');

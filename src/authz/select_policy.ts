@@ -13,7 +13,7 @@ export function selectPolicy(
   byName: ReadonlyMap<string, CompiledPolicy>,
   trace?: Trace,
 ): CompiledPolicy {
-  const named = req.contextExtensions[POLICY_EXTENSION_KEY];
+  const named = Object.hasOwn(req.contextExtensions, POLICY_EXTENSION_KEY) ? req.contextExtensions[POLICY_EXTENSION_KEY] : undefined;
   if (named !== undefined) {
     const policy = byName.get(named);
     if (!policy) throw new AuthzError('PolicyNotFound', `the route names policy "${named}", which the config does not define`);

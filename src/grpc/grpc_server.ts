@@ -21,7 +21,9 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
   const server = new Server({
     // Envoy keeps long-lived HTTP/2 connections; a bound on streams per connection protects the event loop.
     'grpc.max_concurrent_streams': 1000,
-    'grpc.max_receive_message_length': 1024 * 1024,
+    // Above Envoy's largest header block (max_request_headers_kb is at most 8 MiB): an oversized request must be
+    // answered with a denial, not a RESOURCE_EXHAUSTED error that leaves the outcome to Envoy's failure mode.
+    'grpc.max_receive_message_length': 9 * 1024 * 1024,
   });
   server.addService(loadAuthorizationService(), { Check: createCheckHandler(deps) });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });

@@ -1,5 +1,5 @@
 import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
-import type { VerificationKey } from '../keys/verification_key.js';
+import { KEY_TYPE_OF_ALG, type VerificationKey } from '../keys/verification_key.js';
 
 interface AlgorithmSpec {
   readonly hash: 'sha256' | 'sha384' | 'sha512' | null;
@@ -27,12 +27,16 @@ const ALGORITHMS: Readonly<Record<string, AlgorithmSpec>> = {
 /**
  * Verifies a JWS signature with node:crypto directly. Synchronous on purpose: one RS256 verification is
  * ~22 µs, less than the hop to the threadpool costs, and jose's extra per-token work (~30 µs on Node 20)
- * is avoided. The caller has already checked that `key` fits `alg` (keyFitsAlgorithm); jose stays the
- * reference implementation in test/jwt/differential.test.ts.
+ * is avoided. The caller has already checked that `key` fits `alg` (keyFitsAlgorithm); the key family is checked
+ * again here because node:crypto would otherwise happily run `verify('sha256', …)` with an EC key as DER ECDSA, or an
+ * HMAC keyed with a public key's bytes. jose stays the reference implementation in test/security/differential.test.ts.
  */
 export function verifySignature(alg: string, key: VerificationKey, signingInput: Buffer, signature: Buffer): boolean {
-  const spec = ALGORITHMS[alg];
-  if (!spec) return false;
+  // hasOwn: `alg` comes from the token, and ALGORITHMS["constructor"] would otherwise be Object's constructor.
+  if (!Object.hasOwn(ALGORITHMS, alg) || !Object.hasOwn(KEY_TYPE_OF_ALG, alg)) return false;
+  const spec = ALGORITHMS[alg]!;
+  if (!KEY_TYPE_OF_ALG[alg]!.includes(key.type)) return false;
+  if (key.key.type !== (spec.kind === 'hmac' ? 'secret' : 'public')) return false;
   try {
     switch (spec.kind) {
       case 'hmac': {

@@ -23,5 +23,5 @@ export const KEY_TYPE_OF_ALG: Readonly<Record<string, readonly KeyType[]>> = {
 
 export function keyFitsAlgorithm(key: VerificationKey, alg: string): boolean {
   if (key.alg !== undefined && key.alg !== alg) return false;
-  return KEY_TYPE_OF_ALG[alg]?.includes(key.type) ?? false;
+  return Object.hasOwn(KEY_TYPE_OF_ALG, alg) && KEY_TYPE_OF_ALG[alg]!.includes(key.type);
 }
