@@ -6,14 +6,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jo
 import { isLoopbackHost, startDevIssuer } from '../src/dev_issuer/dev_issuer.js';
 import type { DevIssuer } from '../src/dev_issuer/dev_issuer.js';
 import { SUPPORTED_ALGORITHMS } from '../src/dev_issuer/keys.js';
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { waitUntil } from './helpers/wait.js';
 
 async function verifyRemote(issuer: DevIssuer, token: string, audience = 'api://tokengate-demo') {
   const jwks = createRemoteJWKSet(new URL(issuer.jwksUri));
@@ -245,10 +238,10 @@ describe('dev issuer lifecycle', () => {
     try {
       issuer.setFault({ kind: 'hang' }, 'jwks');
       const hung = fetch(issuer.jwksUri);
-      await waitFor(() => issuer.hits.jwks === 1);
+      await waitUntil(() => issuer.hits.jwks === 1, 'the hung JWKS request', 5_000);
       issuer.setFault({ kind: 'delay', ms: 60_000 }, 'discovery');
       const delayed = fetch(issuer.discoveryUrl);
-      await waitFor(() => issuer.hits.discovery === 1);
+      await waitUntil(() => issuer.hits.discovery === 1, 'the delayed discovery request', 5_000);
       // Attach the expectations first: both requests fail during stop().
       const failures = Promise.all([expect(hung).rejects.toThrow(), expect(delayed).rejects.toThrow()]);
       const stopStarted = performance.now();

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import { DEPLOY, ROOT, authzClient, ensureBuilt, freePorts, startTokengate, tokengateValidate, type AuthzClient, type Proc } from './helpers.js';
+import type { ManagedProcess } from '../helpers/child_process.js';
+import { ROOT } from '../helpers/paths.js';
+import { freePorts } from '../helpers/ports.js';
+import { startTokengateProcess } from '../helpers/tokengate_process.js';
+import { DEPLOY, authzClient, ensureBuilt, tokengateValidate, type AuthzClient } from './helpers.js';
 
 const DOC = join(ROOT, 'docs/entra-id.md');
 const OVERLAY_CONFIG = join(DEPLOY, 'overlays/entra-id/tokengate.yaml');
@@ -112,7 +116,7 @@ describe('the overlay\'s Entra ID config against Entra-shaped tokens', () => {
   const TENANT = 'TENANT_ID';
   const CLIENT_ID = 'BACKEND_CLIENT_ID';
   let issuer: DevIssuer;
-  let tokengate: Proc;
+  let tokengate: ManagedProcess;
   let client: AuthzClient;
 
   beforeAll(async () => {
@@ -125,8 +129,8 @@ describe('the overlay\'s Entra ID config against Entra-shaped tokens', () => {
     config.server = { grpc: { address: `127.0.0.1:${grpcPort}` }, http: { address: `127.0.0.1:${opsPort}` } };
     const file = join(tmp, 'entra-local.yaml');
     writeFileSync(file, stringify(config, { aliasDuplicateObjects: false }));
-    tokengate = await startTokengate(file, opsPort!, join(tmp, 'tokengate.log'));
-    client = await authzClient(`127.0.0.1:${grpcPort}`);
+    tokengate = await startTokengateProcess({ args: ['serve', '--config', file], opsPort: opsPort!, logFile: join(tmp, 'tokengate.log') });
+    client = authzClient(`127.0.0.1:${grpcPort}`);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,16 +1,15 @@
-// Shared by the test/deploy tests: rendering the kustomizations, reading the pod out of them, running processes,
-// and laying out a ConfigMap volume the way the kubelet does.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+// Shared by the test/deploy tests: rendering the kustomizations, reading the pod out of them, validating configs
+// with the built CLI, and a Check client that answers as Envoy would. Processes, ports, HTTP, Envoy and ConfigMap
+// volumes come from test/helpers/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { createCheckClient } from '../../src/grpc/check_client.js';
+import { ROOT } from '../helpers/paths.js';
+import { TOKENGATE_CLI } from '../helpers/tokengate_process.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEPLOY = join(ROOT, 'deploy');
-export const CLI = join(ROOT, 'dist/cli.js');
 
 /** A Kubernetes object as rendered; the tests read it loosely and check it against the schemas separately. */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
@@ -152,196 +151,24 @@ export function portOf(address: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Tools
-
-export function envoyBin(): string {
-  const bin = process.env.ENVOY_BIN || join(ROOT, '.tools/envoy-venv/bin/envoy');
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new Error(`envoy binary not found at ${bin}: run scripts/install-envoy.sh (or set ENVOY_BIN)`);
-  }
-  return bin;
-}
-
-export function envoyValidate(file: string): { status: number | null; output: string } {
-  const r = spawnSync(envoyBin(), ['--mode', 'validate', '-c', file, '--log-level', 'warn'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
+// The built CLI
 
 /** dist/ is what the image runs; build it when missing (npm test's pretest builds it anyway). */
 export function ensureBuilt(): void {
-  if (existsSync(CLI)) return;
+  if (existsSync(TOKENGATE_CLI)) return;
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
 }
 
-export function tokengateValidate(file: string, cli = CLI, cwd = ROOT): { status: number | null; output: string } {
+export function tokengateValidate(file: string, cli = TOKENGATE_CLI, cwd = ROOT): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, [cli, 'validate', file], { cwd, encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Processes, ports, HTTP
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-export interface Proc {
-  readonly pid: number;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  running(): boolean;
-  log(): string;
-  /** Sends `signal` and waits for the exit; SIGKILL after `graceMs`. */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** A child process with stdout and stderr appended to `logFile`. */
-export function startProcess(command: string, args: string[], logFile: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const fd = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], cwd: options.cwd ?? ROOT, env: options.env ?? process.env });
-  } finally {
-    closeSync(fd);
-  }
-  children.add(child);
-  let done = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      done = true;
-      children.delete(child);
-      resolveExit({ code, signal });
-    });
-    child.once('error', () => {
-      done = true;
-      children.delete(child);
-      resolveExit({ code: null, signal: null });
-    });
-  });
-  return {
-    pid: child.pid ?? -1,
-    exited,
-    running: () => !done,
-    log: () => {
-      try {
-        return readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
-      } catch {
-        return '';
-      }
-    },
-    async stop(signal = 'SIGTERM', graceMs = 10_000) {
-      if (!done) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      try {
-        return await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-/** `n` distinct free TCP ports on 127.0.0.1 (all held open until every one is read). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((ok, fail) => {
-        server.once('error', fail);
-        server.listen(0, '127.0.0.1', () => ok());
-      });
-    }
-    return servers.map((s) => (s.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
-  }
-}
-
-export interface HttpResult {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** One HTTP/1.1 request to 127.0.0.1:port on a fresh connection. */
-export function httpGet(port: number, path: string, headers: Record<string, string> = {}, timeoutMs = 5000): Promise<HttpResult> {
-  return new Promise((ok, fail) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', fail);
-      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path} on ${port}: timed out`)));
-    req.on('error', fail);
-    req.end();
-  });
-}
-
-/** Polls `probe` until it returns a value other than undefined; no fixed sleeps stand in for readiness. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, diagnostics?: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      // An error marked `fatal` (e.g. the awaited process exited) ends the wait at once.
-      if ((err as { fatal?: boolean }).fatal) throw new Error(`${what}: ${(err as Error).message}${diagnostics ? `\n${diagnostics()}` : ''}`);
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}${diagnostics ? `\n${diagnostics()}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// ConfigMap volumes, as the kubelet writes them (AtomicWriter):
-//   dir/..2026_11_30_22_00_00.123456789/tokengate.yaml   the payload, in a timestamped directory
-//   dir/..data -> ..2026_11_30_22_00_00.123456789        the one symlink that an update swaps
-//   dir/tokengate.yaml -> ..data/tokengate.yaml          stable per-key symlinks
-// An update writes a new timestamped directory, points a temporary symlink `..data_tmp` at it, renames that over
-// `..data` (one atomic rename(2)), then removes the old directory.
-
-let payloadSeq = 0;
-
-function payloadDir(dir: string, files: Record<string, string>): string {
-  const t = new Date().toISOString().replace(/[-:T]/g, '_').replace(/\..*/, '');
-  const name = `..${t}.${process.pid}${String(++payloadSeq).padStart(4, '0')}`;
-  mkdirSync(join(dir, name));
-  for (const [key, text] of Object.entries(files)) writeFileSync(join(dir, name, key), text);
-  return name;
-}
-
-export function writeConfigMapVolume(dir: string, files: Record<string, string>): void {
-  mkdirSync(dir, { recursive: true });
-  const payload = payloadDir(dir, files);
-  symlinkSync(payload, join(dir, '..data'));
-  for (const key of Object.keys(files)) symlinkSync(join('..data', key), join(dir, key));
-}
-
-export function updateConfigMapVolume(dir: string, files: Record<string, string>): void {
-  const old = readlinkSync(join(dir, '..data'));
-  const payload = payloadDir(dir, files);
-  symlinkSync(payload, join(dir, '..data_tmp'));
-  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-  rmSync(join(dir, old), { recursive: true, force: true });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// tokengate as a process, and a gRPC client for it built from the fetched Envoy protos (not from src/, so these
-// tests exercise exactly what the image runs).
+// A Check client (src/grpc/check_client.ts, on the fetched Envoy protos the image ships) whose answers read as the
+// HTTP response Envoy would give.
 
 export interface CheckResult {
   /** HTTP status Envoy would answer with: 200 for an allow, else the denied_response status. */
@@ -357,67 +184,30 @@ export interface AuthzClient {
   close(): void;
 }
 
-export async function authzClient(address: string): Promise<AuthzClient> {
-  const grpc = await import('@grpc/grpc-js');
-  const { loadSync } = await import('@grpc/proto-loader');
-  const definition = loadSync('envoy/service/auth/v3/external_auth.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-    includeDirs: [join(ROOT, 'proto')],
-  });
-  const Authorization = (grpc.loadPackageDefinition(definition) as any).envoy.service.auth.v3.Authorization;
-  const client = new Authorization(address, grpc.credentials.createInsecure());
+export function authzClient(address: string): AuthzClient {
+  const client = createCheckClient(address);
   return {
-    check: ({ path, headers = {}, contextExtensions = {} }) =>
-      new Promise((ok, fail) => {
-        const http = {
-          method: 'GET',
-          path,
-          host: 'api.example.com',
-          scheme: 'http',
-          protocol: 'HTTP/1.1',
-          headers: { ':authority': 'api.example.com', ':method': 'GET', ':path': path, ':scheme': 'http', ...headers },
-        };
-        const request = { attributes: { request: { http }, context_extensions: contextExtensions } };
-        client.Check(request, { deadline: Date.now() + 5000 }, (err: Error | null, res: any) => {
-          if (err) return fail(err);
-          const allowed = res.status?.code === 0 || res.status?.code === undefined;
-          const denied = res.denied_response;
-          const optionHeaders = (allowed ? res.ok_response?.headers : denied?.headers) ?? [];
-          ok({
-            status: allowed ? 200 : (HTTP_STATUS[denied?.status?.code] ?? Number(denied?.status?.code)),
-            body: denied?.body ?? '',
-            headers: Object.fromEntries(optionHeaders.map((h: any) => [h.header.key, h.header.value])),
-          });
-        });
-      }),
+    async check({ path, headers = {}, contextExtensions = {} }) {
+      const http = {
+        method: 'GET',
+        path,
+        host: 'api.example.com',
+        scheme: 'http',
+        protocol: 'HTTP/1.1',
+        headers: { ':authority': 'api.example.com', ':method': 'GET', ':path': path, ':scheme': 'http', ...headers },
+      };
+      const res = await client.check({ attributes: { request: { http }, context_extensions: contextExtensions } }, 5000);
+      const allowed = res.status?.code === 0 || res.status?.code === undefined;
+      const denied = res.denied_response;
+      const optionHeaders = (allowed ? res.ok_response?.headers : denied?.headers) ?? [];
+      // The loader decodes enums as their names ("Unauthorized").
+      const deniedCode: unknown = denied?.status?.code;
+      return {
+        status: allowed ? 200 : (HTTP_STATUS[String(deniedCode)] ?? Number(deniedCode)),
+        body: denied?.body ?? '',
+        headers: Object.fromEntries(optionHeaders.map((h) => [h.header.key, h.header.value])),
+      };
+    },
     close: () => client.close(),
   };
-}
-
-/** `node dist/cli.js serve --config FILE` (cwd: the package root), ready once GET /readyz on `opsPort` answers 200. */
-export async function startTokengate(configFile: string | undefined, opsPort: number, logFile: string, options: { cli?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Proc> {
-  const env = { ...process.env, ...options.env };
-  delete env.LOG_LEVEL;
-  if (configFile === undefined && !env.TOKENGATE_CONFIG) throw new Error('startTokengate: no config file and no TOKENGATE_CONFIG');
-  const args = [options.cli ?? CLI, 'serve', ...(configFile === undefined ? [] : ['--config', configFile])];
-  const proc = startProcess(process.execPath, args, logFile, { cwd: options.cwd ?? ROOT, env });
-  try {
-    await waitFor(
-      `tokengate GET /readyz == 200 on ${opsPort}`,
-      async () => {
-        if (!proc.running()) throw Object.assign(new Error('tokengate exited'), { fatal: true });
-        return (await httpGet(opsPort, '/readyz', {}, 1000)).status === 200 ? true : undefined;
-      },
-      20_000,
-      () => proc.log(),
-    );
-  } catch (err) {
-    await proc.stop('SIGKILL');
-    throw err;
-  }
-  return proc;
 }

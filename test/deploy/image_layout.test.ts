@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ROOT, authzClient, freePorts, startTokengate, tokengateValidate } from './helpers.js';
+import { ROOT } from '../helpers/paths.js';
+import { freePorts } from '../helpers/ports.js';
+import { startTokengateProcess } from '../helpers/tokengate_process.js';
+import { authzClient, tokengateValidate } from './helpers.js';
 
 // ---- a small Dockerfile reader ----
 
@@ -193,7 +196,10 @@ function replay(stage: Stage): Replayed {
         if (n === 0) throw new Error(`COPY ${args}: ${s} copies nothing (missing, or excluded by .dockerignore)`);
       }
     } else if (cmd === 'RUN') {
-      execFileSync('sh', ['-c', args], { cwd: join(root, workdir), stdio: 'pipe', env: { ...process.env, ...env }, timeout: 300_000 });
+      // A private npm cache: the Dockerfile's `npm cache clean --force` must never touch this machine's own cache,
+      // which other npm processes (and the rest of the test run) are using.
+      const npmCache = mkdtempSync(join(tmpdir(), 'tokengate-image-npm-'));
+      execFileSync('sh', ['-c', args], { cwd: join(root, workdir), stdio: 'pipe', env: { ...process.env, ...env, npm_config_cache: npmCache }, timeout: 300_000 });
     }
   }
   const result = { root, workdir, env, ...(user ? { user } : {}), ...(entrypoint ? { entrypoint } : {}) };
@@ -324,13 +330,16 @@ describe('the image\'s file layout, built without Docker', () => {
     writeFileSync(configFile, stringify(config));
     const [command, ...args] = image.entrypoint!;
     expect(command).toBe('node');
-    const proc = await startTokengate(undefined, opsPort!, join(tmp, 'serve.log'), {
+    const proc = await startTokengateProcess({
+      args: ['serve'],
+      opsPort: opsPort!,
+      logFile: join(tmp, 'serve.log'),
       cli: join(app, args[0]!),
       cwd: app,
       env: { ...image.env, TOKENGATE_CONFIG: configFile },
     });
     try {
-      const client = await authzClient(`unix:${socket}`);
+      const client = authzClient(`unix:${socket}`);
       try {
         const r = await client.check({ path: '/orders' });
         expect(r.status).toBe(401);
@@ -339,7 +348,7 @@ describe('the image\'s file layout, built without Docker', () => {
       }
     } finally {
       const exit = await proc.stop('SIGTERM');
-      expect(exit, proc.log()).toEqual({ code: 0, signal: null });
+      expect(exit, proc.logTail()).toEqual({ code: 0, signal: null });
     }
   }, 60_000);
 });

@@ -7,12 +7,12 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ADMIN_CLUSTER, READY_LISTENER, renderDeployEnvoyConfig } from '../../scripts/render-deploy.mjs';
+import { envoyValidate } from '../helpers/envoy_binary.js';
+import { ROOT } from '../helpers/paths.js';
 import {
   DEPLOY,
-  ROOT,
   containerPort,
   ensureBuilt,
-  envoyValidate,
   only,
   parseObjects,
   podOf,

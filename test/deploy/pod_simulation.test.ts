@@ -13,23 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { rewriteDeployEnvoyConfig } from '../../scripts/render-deploy.mjs';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import {
-  DEPLOY,
-  ensureBuilt,
-  envoyBin,
-  freePorts,
-  httpGet,
-  kustomize,
-  parseObjects,
-  podOf,
-  startProcess,
-  startTokengate,
-  updateConfigMapVolume,
-  waitFor,
-  writeConfigMapVolume,
-  type Proc,
-  type RenderedPod,
-} from './helpers.js';
+import { ManagedProcess } from '../helpers/child_process.js';
+import { updateConfigMapVolume, writeConfigMapVolume } from '../helpers/configmap_volume.js';
+import { envoyBin } from '../helpers/envoy_binary.js';
+import { httpGet } from '../helpers/http.js';
+import { freePorts } from '../helpers/ports.js';
+import { metric as sample, startTokengateProcess } from '../helpers/tokengate_process.js';
+import { StopWaiting, waitFor } from '../helpers/wait.js';
+import { DEPLOY, ensureBuilt, kustomize, parseObjects, podOf, type RenderedPod } from './helpers.js';
 
 // Short: the socket path must stay under the 108-byte sun_path limit.
 const root = mkdtempSync(join(tmpdir(), 'tg-pod-'));
@@ -37,8 +28,8 @@ const root = mkdtempSync(join(tmpdir(), 'tg-pod-'));
 let pod: RenderedPod;
 let issuer: DevIssuer;
 let upstream: Server;
-let tokengate: Proc;
-let envoy: Proc;
+let tokengate: ManagedProcess;
+let envoy: ManagedProcess;
 const seen: Record<string, string | string[] | undefined>[] = [];
 let ports: { listener: number; admin: number; ready: number; upstream: number; upstreamGrpc: number; ops: number };
 let socket: string;
@@ -71,16 +62,14 @@ function ordersPolicyIndex(doc: ReturnType<typeof parseDocument>): number {
 
 /** GET through Envoy's ingress listener. */
 function viaEnvoy(path: string, token?: string) {
-  return httpGet(ports.listener, path, token ? { authorization: `Bearer ${token}` } : {});
+  return httpGet(ports.listener, path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 }
 
-async function metric(name: string, labels: string): Promise<number> {
-  const text = (await httpGet(ports.ops, '/metrics')).body;
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
+function metric(name: string, labels: string): Promise<number> {
+  return sample(`http://127.0.0.1:${ports.ops}`, `${name}{${labels}}`);
 }
 
-const diagnostics = () => `--- tokengate ---\n${tokengate?.log() ?? ''}\n--- envoy ---\n${envoy?.log() ?? ''}`;
+const diagnostics = () => `${tokengate?.logTail() ?? ''}\n${envoy?.logTail() ?? ''}`;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -120,20 +109,19 @@ beforeAll(async () => {
   // Start order of the pod: tokengate, then (once its startup probe passes) Envoy.
   const env = { TOKENGATE_CONFIG: join(root, pod.tokengateConfigPath) };
   expect(pod.tokengate.env).toContainEqual({ name: 'TOKENGATE_CONFIG', value: pod.tokengateConfigPath });
-  tokengate = await startTokengate(undefined, ports.ops, join(root, 'tokengate.log'), { env });
+  tokengate = await startTokengateProcess({ args: ['serve'], opsPort: ports.ops, logFile: join(root, 'tokengate.log'), env });
   expect((await httpGet(ports.ops, pod.tokengate.startupProbe.httpGet.path)).status).toBe(200);
 
   const args = (pod.envoy.args as string[]).map((a) => (a === pod.envoyConfigPath ? join(root, pod.envoyConfigPath) : a));
   expect(args).toContain(join(root, pod.envoyConfigPath));
-  envoy = startProcess(envoyBin(), args, join(root, 'envoy.log'));
+  envoy = new ManagedProcess('envoy', envoyBin(), args, join(root, 'envoy.log'));
   await waitFor(
     `Envoy readiness probe GET ${pod.envoy.readinessProbe.httpGet.path} == 200`,
     async () => {
-      if (!envoy.running()) throw Object.assign(new Error('envoy exited'), { fatal: true });
-      return (await httpGet(ports.ready, pod.envoy.readinessProbe.httpGet.path, {}, 1000)).status === 200 ? true : undefined;
+      if (!envoy.running) throw new StopWaiting('envoy exited');
+      return (await httpGet(ports.ready, pod.envoy.readinessProbe.httpGet.path, { timeoutMs: 1000 })).status === 200 ? true : undefined;
     },
-    30_000,
-    diagnostics,
+    { timeoutMs: 30_000, diagnostics },
   );
 }, 90_000);
 
@@ -158,7 +146,7 @@ describe('the deploy/base pod, simulated', () => {
 
   it('authorises through Envoy and the Unix socket: no token 401, the right scope 200 (claims to the app), the wrong one 403', async () => {
     const read = await issuer.sign({ sub: 'alice', scp: 'orders.read' });
-    const ok = await waitFor('GET /orders with an orders.read token == 200', async () => ((await viaEnvoy('/orders', read)).status === 200 ? true : undefined), 15_000, diagnostics);
+    const ok = await waitFor('GET /orders with an orders.read token == 200', async () => ((await viaEnvoy('/orders', read)).status === 200 ? true : undefined), { timeoutMs: 15_000, diagnostics });
     expect(ok).toBe(true);
     expect(seen.at(-1)?.['x-user-sub']).toBe('alice');
     expect((await viaEnvoy('/orders')).status).toBe(401);
@@ -180,9 +168,9 @@ describe('the deploy/base pod, simulated', () => {
     updateConfigMapVolume(join(root, dirname(pod.tokengateConfigPath)), { 'tokengate.yaml': updated });
 
     // tokengate watches the config's directory (src/config/watch_config.ts) and reloads on the swap.
-    await waitFor('GET /orders with an orders.read token == 403 after the update', async () => ((await viaEnvoy('/orders', read)).status === 403 ? true : undefined), 20_000, diagnostics);
+    await waitFor('GET /orders with an orders.read token == 403 after the update', async () => ((await viaEnvoy('/orders', read)).status === 403 ? true : undefined), { timeoutMs: 20_000, diagnostics });
     expect((await viaEnvoy('/orders', write)).status).toBe(200);
-    expect(tokengate.running()).toBe(true);
+    expect(tokengate.running).toBe(true);
     expect(await metric('tokengate_config_reloads_total', 'result="success"')).toBeGreaterThan(before);
   }, 30_000);
 
@@ -190,7 +178,7 @@ describe('the deploy/base pod, simulated', () => {
     const write = await issuer.sign({ sub: 'bob', scp: 'orders.write' });
     const before = await metric('tokengate_config_reloads_total', 'result="failure"');
     updateConfigMapVolume(join(root, dirname(pod.tokengateConfigPath)), { 'tokengate.yaml': 'policies: []\n' });
-    await waitFor('a failed reload in tokengate_config_reloads_total', async () => ((await metric('tokengate_config_reloads_total', 'result="failure"')) > before ? true : undefined), 20_000, diagnostics);
+    await waitFor('a failed reload in tokengate_config_reloads_total', async () => ((await metric('tokengate_config_reloads_total', 'result="failure"')) > before ? true : undefined), { timeoutMs: 20_000, diagnostics });
     expect((await viaEnvoy('/orders', write)).status).toBe(200);
     expect((await httpGet(ports.ops, '/readyz')).status).toBe(200);
   }, 30_000);
@@ -198,6 +186,6 @@ describe('the deploy/base pod, simulated', () => {
   it('stops in the pod\'s order: Envoy first, then tokengate drains and exits 0', async () => {
     await envoy.stop('SIGTERM');
     const exit = await tokengate.stop('SIGTERM', 15_000);
-    expect(exit, tokengate.log()).toEqual({ code: 0, signal: null });
+    expect(exit, tokengate.logTail()).toEqual({ code: 0, signal: null });
   }, 30_000);
 });

@@ -7,7 +7,8 @@
 //     silently (or reject them with kubectl --validate=strict), so pass 1 alone would let a typo through.
 import { join } from 'node:path';
 import ts from 'typescript';
-import { ROOT, type K8sObject } from './helpers.js';
+import { ROOT } from '../helpers/paths.js';
+import type { K8sObject } from './helpers.js';
 
 /** The module and the interface name of an object's model, e.g. `kubernetes-models/apps/v1/Deployment`, `IDeployment`. */
 export function modelModule(o: { apiVersion: string; kind: string }): { module: string; type: string } {

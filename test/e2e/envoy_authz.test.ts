@@ -3,10 +3,10 @@
 // from the dev issuer over real HTTP. See test/e2e/helpers/stack.ts for the topology and tokengate's config.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpResult } from './helpers/http.js';
+import type { HttpResult } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 import { startStack, type E2eStack } from './helpers/stack.js';
 import type { EchoRequest } from './helpers/upstreams.js';
-import { waitFor } from './helpers/wait.js';
 
 const GRPC_OK = 0;
 const GRPC_UNAVAILABLE = 14;

@@ -1,34 +1,14 @@
 // The shipped envoy/envoy.yaml, and its renders, must pass `envoy --mode validate` with the Envoy we install.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderEnvoyConfig } from '../../scripts/render-envoy-config.mjs';
+import { envoyBin, envoyValidate } from '../helpers/envoy_binary.js';
+import { ROOT } from '../helpers/paths.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHIPPED = join(ROOT, 'envoy/envoy.yaml');
-
-/** ENVOY_BIN, else the venv console script from scripts/install-envoy.sh. Never skips: a missing Envoy fails. */
-function envoyBin(): string {
-  const bin = process.env.ENVOY_BIN || join(ROOT, '.tools/envoy-venv/bin/envoy');
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new Error(`envoy binary not found at ${bin}: run scripts/install-envoy.sh (or set ENVOY_BIN)`);
-  }
-  return bin;
-}
-
-function validate(file: string): { status: number | null; output: string } {
-  const r = spawnSync(envoyBin(), ['--mode', 'validate', '-c', file, '--log-level', 'warn'], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'tokengate-envoy-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -43,7 +23,7 @@ describe('envoy/envoy.yaml', () => {
   });
 
   it('passes envoy --mode validate as shipped', () => {
-    const r = validate(SHIPPED);
+    const r = envoyValidate(SHIPPED);
     expect(r.output).toContain('OK');
     expect(r.status, r.output).toBe(0);
   });
@@ -55,7 +35,7 @@ describe('envoy/envoy.yaml', () => {
     expect(text).not.toContain('port_value: 9191');
     const file = join(tmp, 'envoy-uds.yaml');
     writeFileSync(file, text);
-    const r = validate(file);
+    const r = envoyValidate(file);
     expect(r.status, r.output).toBe(0);
   });
 
@@ -66,7 +46,7 @@ describe('envoy/envoy.yaml', () => {
     for (const p of Object.values(ports)) expect(text).toContain(`port_value: ${p} `);
     const file = join(tmp, 'envoy-ports.yaml');
     writeFileSync(file, text);
-    const r = validate(file);
+    const r = envoyValidate(file);
     expect(r.status, r.output).toBe(0);
   });
 

@@ -46,13 +46,3 @@ export async function startTokengate(yaml: string, vars: Record<string, string> 
     },
   };
 }
-
-/** Polls until `probe` returns true or the deadline passes; no fixed sleeps. */
-export async function waitFor(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
-import { startTokengate, waitFor, type RunningTokengate } from '../helpers/tokengate.js';
+import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -113,7 +114,7 @@ describe('revoked tokens (jti deny-list)', () => {
     expect((await check('/any', fine)).status.code).toBe(0);
 
     appendFileSync(revokedFile, 'fine-1\n');
-    await waitFor(async () => reasonOf(await check('/any', fine)) === 'TokenRevoked', 'the revocation file reload', 10_000);
+    await waitUntil(async () => reasonOf(await check('/any', fine)) === 'TokenRevoked', 'the revocation file reload', 10_000);
 
     // Removing the lines does not un-revoke tokens that are still valid: the entries stay until their exp.
     writeFileSync(revokedFile, '# emptied\n');

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
-import { startTokengate, waitFor, type RunningTokengate } from '../helpers/tokengate.js';
+import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const CONFIG = `
 policies:
@@ -43,7 +44,7 @@ describe('key sources', () => {
     expect(denied.denied_response?.status.code).toBe('ServiceUnavailable');
 
     await issuer.start();
-    await waitFor(async () => (await tg!.client.health('envoy.service.auth.v3.Authorization')) === 'SERVING', 'SERVING');
+    await waitUntil(async () => (await tg!.client.health('envoy.service.auth.v3.Authorization')) === 'SERVING', 'SERVING');
     expect((await readyz(tg.app.opsPort!)).status).toBe(200);
     expect((await tg.client.check(envoyCheckRequest({ headers: bearer(token) }))).status.code).toBe(0);
   });
@@ -56,7 +57,7 @@ describe('key sources', () => {
     // A token with an unknown kid forces a refetch, which fails: the source now reports the error...
     const unknown = await tg.client.check(envoyCheckRequest({ headers: bearer(await issuer.sign({}, { header: { kid: 'unknown' } })) }));
     expect(unknown.status.code).not.toBe(0);
-    await waitFor(() => tg!.app.keySources()[0]!.lastError !== undefined, 'the failed refetch');
+    await waitUntil(() => tg!.app.keySources()[0]!.lastError !== undefined, 'the failed refetch');
     // ...but tokens signed with the keys fetched before still pass, and readiness stays green within maxStale.
     expect((await tg.client.check(envoyCheckRequest({ headers: bearer(await issuer.sign({})) }))).status.code).toBe(0);
     const ready = await readyz(tg.app.opsPort!);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
-import { startTokengate, waitFor } from '../helpers/tokengate.js';
+import { startTokengate } from '../helpers/tokengate.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let issuer: DevIssuer;
 beforeAll(async () => {
@@ -41,7 +42,7 @@ describe('Unix socket transport', () => {
     const tg = await startTokengate(config(`unix:${path}`), { ISSUER: issuer.issuer });
     try {
       expect(tg.app.grpcAddress).toBe(`unix:${path}`);
-      await waitFor(async () => (await tg.client.health()) === 'SERVING', 'SERVING');
+      await waitUntil(async () => (await tg.client.health()) === 'SERVING', 'SERVING');
       expect((await tg.client.check(envoyCheckRequest({ headers: bearer(await issuer.sign({})) }))).status.code).toBe(0);
       expect(reasonOf(await tg.client.check(envoyCheckRequest({})))).toBe('TokenNotPresent');
     } finally {

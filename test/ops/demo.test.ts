@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/processes.js';
-import { waitFor } from '../helpers/tokengate.js';
+import { freePort } from '../helpers/ports.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 let stopDemo: (() => Promise<void>) | undefined;
@@ -22,14 +22,14 @@ describe('npm start (the demo)', () => {
       process.kill(-child.pid!, 'SIGTERM');
       await exited;
     };
-    await waitFor(async () => {
+    await waitUntil(async () => {
       try {
         return (await fetch(`http://127.0.0.1:${http}/readyz`)).status === 200;
       } catch {
         return false;
       }
     }, 'the demo /readyz', 60_000);
-    await waitFor(() => stderr.includes('Press Ctrl-C to stop.'), 'the demo instructions');
+    await waitUntil(() => stderr.includes('Press Ctrl-C to stop.'), 'the demo instructions');
     expect(stderr).toContain('NOT FOR PRODUCTION');
 
     const commandAfter = (heading: string) => {

@@ -1,11 +1,13 @@
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, createCheckClient, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
-import { freePort, metric, spawnTokengate, type ChildTokengate } from '../helpers/processes.js';
-import { waitFor } from '../helpers/tokengate.js';
+import { updateConfigMapVolume, writeConfigMapVolume } from '../helpers/configmap_volume.js';
+import { freePort } from '../helpers/ports.js';
+import { metric, spawnTokengate, type ChildTokengate } from '../helpers/tokengate_process.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let issuer: DevIssuer;
 let child: ChildTokengate | undefined;
@@ -15,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => issuer?.close());
 afterEach(async () => {
-  if (child && child.process.exitCode === null) {
+  if (child?.proc.running) {
     child.kill('SIGKILL');
     await child.exited();
   }
@@ -34,28 +36,11 @@ ${extra}policies:
 `;
 }
 
-/** Lays out a config directory the way the kubelet mounts a ConfigMap: file -> ..data/file, ..data -> ..<timestamp>. */
-function configMapDir(text: string): { dir: string; file: string; swap(next: string): void } {
+/** A config directory laid out the way the kubelet mounts a ConfigMap; `swap` is the kubelet's atomic ..data update. */
+function configMapDir(text: string): { file: string; swap(next: string): void } {
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-cm-'));
-  let generation = 0;
-  const writeGeneration = (content: string) => {
-    const versioned = join(dir, `..2026_11_30_${generation++}`);
-    mkdirSync(versioned);
-    writeFileSync(join(versioned, 'tokengate.yaml'), content);
-    return versioned;
-  };
-  symlinkSync(writeGeneration(text), join(dir, '..data'));
-  symlinkSync(join('..data', 'tokengate.yaml'), join(dir, 'tokengate.yaml'));
-  return {
-    dir,
-    file: join(dir, 'tokengate.yaml'),
-    swap(next) {
-      // The kubelet's atomic update: a new ..data_tmp symlink renamed over ..data.
-      const versioned = writeGeneration(next);
-      symlinkSync(versioned, join(dir, '..data_tmp'));
-      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    },
-  };
+  writeConfigMapVolume(dir, { 'tokengate.yaml': text });
+  return { file: join(dir, 'tokengate.yaml'), swap: (next) => updateConfigMapVolume(dir, { 'tokengate.yaml': next }) };
 }
 
 describe('hot reload', () => {
@@ -82,7 +67,7 @@ describe('hot reload', () => {
     })();
     cm.swap(config(ports, 'api://b'));
     const swappedAt = Date.now();
-    await waitFor(async () => reasonOf(await client.check(request)) === 'TokenAudienceNotAllowed', 'the new audience rule', 5000);
+    await waitUntil(async () => reasonOf(await client.check(request)) === 'TokenAudienceNotAllowed', 'the new audience rule', 5000);
     const took = Date.now() - swappedAt;
     streaming = false;
     await stream;
@@ -101,12 +86,12 @@ describe('hot reload', () => {
     const client = createCheckClient(child.grpcAddress);
     const request = envoyCheckRequest({ headers: bearer(await issuer.sign({})) });
     cm.swap(config(ports, 'api://a').replace('audiences', 'audience'));
-    await waitFor(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 1, 'the failed reload');
+    await waitUntil(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 1, 'the failed reload');
     expect((await client.check(request)).status.code).toBe(0);
     expect(child.output()).toContain('policies[0].validateJwt.audience: unknown key');
     // SIGHUP reloads too, and is refused the same way.
     child.kill('SIGHUP');
-    await waitFor(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 2, 'the SIGHUP reload');
+    await waitUntil(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 2, 'the SIGHUP reload');
     expect((await client.check(request)).status.code).toBe(0);
     client.close();
   });
@@ -125,7 +110,7 @@ describe('shutdown', () => {
       const request = envoyCheckRequest({ headers: bearer(await issuer.sign({}, { header: { kid: 'rotated-later' } })) });
       const jwksHits = issuer.hits.jwks;
       const inFlight = Array.from({ length: 100 }, () => client.check(request));
-      await waitFor(() => issuer.hits.jwks > jwksHits, 'the server to start waiting on the JWKS');
+      await waitUntil(() => issuer.hits.jwks > jwksHits, 'the server to start waiting on the JWKS');
       child.kill('SIGTERM');
       const answers = await Promise.all(inFlight);
       expect(answers.map((a) => reasonOf(a))).toEqual(Array(100).fill('TokenSignatureKeyNotFound'));
@@ -168,13 +153,13 @@ describe('crash and restart', () => {
         );
       }
     })();
-    await waitFor(() => answered > 50, 'traffic before the crash');
+    await waitUntil(() => answered > 50, 'traffic before the crash');
     child.kill('SIGKILL');
     await child.exited();
-    await waitFor(() => transportErrors > 0, 'the crash to be seen');
+    await waitUntil(() => transportErrors > 0, 'the crash to be seen');
     child = await spawnTokengate(['serve', '--config', cm.file], ports);
     const afterRestart = answered;
-    await waitFor(() => answered > afterRestart + 50, 'traffic after the restart', 15_000);
+    await waitUntil(() => answered > afterRestart + 50, 'traffic after the restart', 15_000);
     streaming = false;
     await stream;
     client.close();
@@ -231,7 +216,7 @@ describe('logging', () => {
     await client.check(envoyCheckRequest({ headers: { ...bearer(token), 'x-request-id': 'trace-me', cookie: `session=${token}` } }));
     await client.check(envoyCheckRequest({ headers: { authorization: `Bearer ${token}x`, 'x-request-id': 'bad-sig' } }));
     client.close();
-    await waitFor(() => child!.output().includes('"requestId":"bad-sig"'), 'the log lines');
+    await waitUntil(() => child!.output().includes('"requestId":"bad-sig"'), 'the log lines');
     child.kill('SIGTERM');
     await child.exited();
     const out = child.output();

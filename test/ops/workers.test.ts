@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, createCheckClient, envoyCheckRequest } from '../helpers/check_client.js';
-import { freePort, metric, spawnTokengate, type ChildTokengate } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { metric, spawnTokengate, type ChildTokengate } from '../helpers/tokengate_process.js';
 
 let issuer: DevIssuer;
 let child: ChildTokengate | undefined;
@@ -12,7 +13,7 @@ beforeAll(async () => {
   issuer = await startDevIssuer({ algorithms: ['ES256'], defaultAudience: 'api://w' });
 });
 afterAll(async () => {
-  if (child && child.process.exitCode === null) child.kill('SIGKILL');
+  if (child?.proc.running) child.kill('SIGKILL');
   await issuer?.close();
 });
 
@@ -46,7 +47,7 @@ policies:
       child.output().split('\n').filter((l) => l.includes('"msg":"check"')).map((l) => (JSON.parse(l) as { pid: number }).pid),
     );
     expect(pids.size).toBe(2);
-    expect(pids.has(child.process.pid!)).toBe(false);
+    expect(pids.has(child.proc.pid)).toBe(false);
 
     child.kill('SIGTERM');
     expect(await child.exited()).toBe(0);

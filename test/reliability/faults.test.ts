@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
-import { metric } from '../helpers/processes.js';
-import { startTokengate, waitFor, type RunningTokengate } from '../helpers/tokengate.js';
+import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
+import { metric } from '../helpers/tokengate_process.js';
+import { waitUntil } from '../helpers/wait.js';
 
 let issuer: DevIssuer | undefined;
 let tg: RunningTokengate | undefined;
@@ -44,7 +45,7 @@ describe('identity provider faults', () => {
     await issuer.stop();
     // An unknown kid forces a refetch, which fails: from now on the keys age towards maxStale.
     await checkToken(await issuer.sign({}, { header: { kid: 'unknown' } }));
-    await waitFor(() => sourceStatus().lastError !== undefined, 'the failed refetch');
+    await waitUntil(() => sourceStatus().lastError !== undefined, 'the failed refetch');
     expect((await checkToken(token)).status.code).toBe(0);
     const readyz = await fetch(`http://127.0.0.1:${tg.app.opsPort}/readyz`);
     expect(readyz.status).toBe(200);
@@ -52,13 +53,13 @@ describe('identity provider faults', () => {
     const failures = `tokengate_key_fetches_total{source="${issuer.issuer}/.well-known/openid-configuration",result="error"}`;
     expect(await metric(`http://127.0.0.1:${tg.app.opsPort}`, failures)).toBeGreaterThanOrEqual(1);
     // Past maxStale the source's tokens are denied with 503, and readiness goes red.
-    await waitFor(async () => reasonOf(await checkToken(token)) === 'KeysUnavailable', 'keys past maxStale', 10_000);
+    await waitUntil(async () => reasonOf(await checkToken(token)) === 'KeysUnavailable', 'keys past maxStale', 10_000);
     expect((await checkToken(token)).denied_response?.status.code).toBe('ServiceUnavailable');
     expect((await fetch(`http://127.0.0.1:${tg.app.opsPort}/readyz`)).status).toBe(503);
   });
 
   const documentFaults: [string, Parameters<DevIssuer['setFault']>[0], RegExp][] = [
-    ['answers after the fetch timeout', { kind: 'delay', ms: 2000 }, /no answer within 300 ms/],
+    ['answers after the fetch timeout', { kind: 'delay', ms: 4000 }, /no answer within 1500 ms/],
     ['returns 500', { kind: 'status', status: 500 }, /HTTP 500/],
     ['returns invalid JSON', { kind: 'body', body: '{"keys": [' }, /not JSON/],
     ['redirects to another host', { kind: 'redirect', location: 'http://127.0.0.2:1/keys' }, /redirect to http:\/\/127\.0\.0\.2:1\/keys not followed/],
@@ -67,7 +68,8 @@ describe('identity provider faults', () => {
     it(`JWKS ${name}: the source reports it, no key is made up, tokens are denied with 503`, async () => {
       issuer = await startDevIssuer({ algorithms: ['ES256'], defaultAudience: 'api://faults' });
       issuer.setFault(fault, 'jwks');
-      await start('fetchTimeout: 0.3', { source: 'jwksUri: ["${ISSUER}/keys"]' });
+      // 1.5 s: long enough that a loaded CI machine still gets the 500 / the bad JSON / the redirect in time.
+      await start('fetchTimeout: 1.5', { source: 'jwksUri: ["${ISSUER}/keys"]' });
       expect(sourceStatus()).toMatchObject({ usable: false, keyCount: 0 });
       expect(sourceStatus().lastError).toMatch(error);
       expect(reasonOf(await checkToken(await issuer.sign({})))).toBe('KeysUnavailable');

@@ -1,23 +1,13 @@
-import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderEnvoyConfig } from '../../../scripts/render-envoy-config.mjs';
-import { httpGet } from './http.js';
-import { ROOT } from './paths.js';
-import { fileTail, ManagedProcess } from './process.js';
-import { StopWaiting, waitFor } from './wait.js';
+import { fileTail, ManagedProcess } from '../../helpers/child_process.js';
+import { envoyBin } from '../../helpers/envoy_binary.js';
+import { httpGet } from '../../helpers/http.js';
+import { ROOT } from '../../helpers/paths.js';
+import { StopWaiting, waitFor } from '../../helpers/wait.js';
 
 export const SHIPPED_ENVOY_CONFIG = join(ROOT, 'envoy/envoy.yaml');
-
-/** ENVOY_BIN, else the venv console script from scripts/install-envoy.sh. Never skips: a missing Envoy fails loudly. */
-export function envoyBin(): string {
-  const bin = process.env.ENVOY_BIN || join(ROOT, '.tools/envoy-venv/bin/envoy');
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new Error(`envoy binary not found at ${bin}: run scripts/install-envoy.sh (or set ENVOY_BIN)`);
-  }
-  return bin;
-}
 
 export interface EnvoyOptions {
   /** Directory for the rendered config and the logs. */

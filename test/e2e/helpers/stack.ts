@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevIssuer, type DevIssuer } from '../../../src/dev_issuer/dev_issuer.js';
+import type { Exit, ManagedProcess } from '../../helpers/child_process.js';
+import { httpGet, type HttpResult } from '../../helpers/http.js';
+import { freePorts } from '../../helpers/ports.js';
+import { startTokengateProcess } from '../../helpers/tokengate_process.js';
 import { startEnvoy, type RunningEnvoy } from './envoy.js';
-import { httpGet, type HttpResult } from './http.js';
-import { freePorts } from './ports.js';
-import type { Exit, ManagedProcess } from './process.js';
-import { startTokengateProcess } from './tokengate_process.js';
 import { callUpstreamGrpc, startEchoUpstream, startGrpcUpstream, type EchoUpstream, type GrpcResult, type GrpcUpstream } from './upstreams.js';
 
 export const AUDIENCE = 'api://orders-e2e';
@@ -112,7 +112,7 @@ export async function startStack(options: { transport: 'tcp' | 'unix' }): Promis
     const configFile = join(dir, 'tokengate.yaml');
     writeFileSync(configFile, e2eTokengateConfig({ grpcAddress, opsPort, issuer: issuer.issuer }));
     let restarts = 0;
-    const launch = () => startTokengateProcess({ configFile, opsPort, logFile: join(dir, `tokengate.${restarts++}.log`) });
+    const launch = () => startTokengateProcess({ args: ['serve', '--config', configFile], opsPort, logFile: join(dir, `tokengate.${restarts++}.log`) });
 
     let tokengate = await launch();
     cleanups.push(() => tokengate.stop('SIGTERM', 10_000));

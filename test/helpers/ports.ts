@@ -21,3 +21,8 @@ export async function freePorts(n: number): Promise<number[]> {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
+
+/** One free loopback port. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}

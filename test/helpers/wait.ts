@@ -1,7 +1,8 @@
 /**
  * Polls `probe` until it returns something other than undefined, or fails with `what` after `timeoutMs`.
  * This is readiness by observation: the interval only paces the polling, it never stands in for readiness.
- * `diagnostics` (e.g. a process log tail) is appended to the timeout error.
+ * A probe that throws is retried (its last error goes into the timeout message), except for StopWaiting.
+ * `diagnostics` (e.g. a process log tail) is appended to the error.
  */
 export async function waitFor<T>(
   what: string,
@@ -16,7 +17,7 @@ export async function waitFor<T>(
       if (value !== undefined) return value;
     } catch (err) {
       // A probe throwing StopWaiting means "give up now" (e.g. the process we wait for has exited).
-      if (err instanceof StopWaiting) throw new Error(`${what}: ${err.message}${suffix(options.diagnostics)}`);
+      if (err instanceof StopWaiting) throw new Error(`${what}: ${err.message}${suffix(options.diagnostics)}`, { cause: err.cause ?? err });
       lastError = err;
     }
     if (Date.now() >= deadline) {
@@ -28,6 +29,24 @@ export async function waitFor<T>(
 }
 
 export class StopWaiting extends Error {}
+
+/**
+ * waitFor for a yes/no condition: polls every 20 ms until `probe` returns true. Unlike waitFor, a probe that
+ * throws ends the wait at once with that error (as the cause).
+ */
+export async function waitUntil(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      try {
+        return (await probe()) ? true : undefined;
+      } catch (err) {
+        throw new StopWaiting(err instanceof Error ? err.message : String(err), { cause: err });
+      }
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
+}
 
 function suffix(diagnostics: (() => string) | undefined): string {
   return diagnostics ? `\n${diagnostics()}` : '';

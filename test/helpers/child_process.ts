@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { ROOT } from './paths.js';
 
 export interface Exit {
   readonly code: number | null;
@@ -24,12 +25,13 @@ export class ManagedProcess {
   #exit: Exit | undefined;
   readonly #child: ChildProcess;
 
-  constructor(name: string, command: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env) {
+  /** `cwd` defaults to the repository root. */
+  constructor(name: string, command: string, args: readonly string[], logFile: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
     this.name = name;
     this.logFile = logFile;
     const fd = openSync(logFile, 'a');
     try {
-      this.#child = spawn(command, args, { stdio: ['ignore', fd, fd], env });
+      this.#child = spawn(command, args, { stdio: ['ignore', fd, fd], env: options.env ?? process.env, cwd: options.cwd ?? ROOT });
     } finally {
       closeSync(fd); // the child holds its own copy
     }
@@ -60,6 +62,11 @@ export class ManagedProcess {
     return this.#exit;
   }
 
+  /** Sends `signal` without waiting (e.g. SIGHUP, or a SIGKILL whose exit the test awaits itself). */
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.#child.kill(signal);
+  }
+
   /** Sends `signal`, waits up to `timeoutMs` for the exit, then SIGKILLs and waits again. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<Exit> {
     if (this.#exit) return this.#exit;
@@ -75,6 +82,11 @@ export class ManagedProcess {
     return this.exited;
   }
 
+  /** Everything the process has written so far. */
+  output(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
   /** The last `lines` lines of the log, for error messages. */
   logTail(lines = 40): string {
     return fileTail(this.name, this.logFile, lines);
@@ -82,7 +94,7 @@ export class ManagedProcess {
 }
 
 function appendNote(file: string, note: string): void {
-  appendFileSync(file, `\n[e2e] ${note}\n`);
+  appendFileSync(file, `\n[test] ${note}\n`);
 }
 
 /** The last `lines` lines of a log file, labelled, for error messages. */
