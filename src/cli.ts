@@ -76,19 +76,24 @@ function reportConfigError(err: unknown): number {
   throw err;
 }
 
-async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
-  const path = values.config ?? process.env.TOKENGATE_CONFIG;
+/** The config a command was pointed at, or the exit code after saying what is wrong with it. */
+function readConfig(path: string | undefined, usage: string): Config | number {
   if (!path) {
-    process.stderr.write('usage: tokengate serve --config FILE (or set TOKENGATE_CONFIG)\n');
+    process.stderr.write(usage);
     return 2;
   }
-  let config: Config;
   try {
-    config = loadConfigFile(path);
+    return loadConfigFile(path);
   } catch (err) {
     return reportConfigError(err);
   }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const path = values.config ?? process.env.TOKENGATE_CONFIG ?? '';
+  const config = readConfig(path, 'usage: tokengate serve --config FILE (or set TOKENGATE_CONFIG)\n');
+  if (typeof config === 'number') return config;
   const log = createLogger(process.env.LOG_LEVEL ?? config.logging.level);
   if (config.server.workers > 1 && cluster.isPrimary) {
     await runPrimary(config, log);
@@ -143,17 +148,11 @@ function parseHeaders(list: string[]): Record<string, string> {
 
 async function explainCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...REQUEST_OPTIONS, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } } });
-  const path = values.config ?? process.env.TOKENGATE_CONFIG;
-  if (!path) {
-    process.stderr.write('usage: tokengate explain --config FILE --token JWT [--method M] [--path P] [--host H] [--header k=v] [--json]\n');
-    return 2;
-  }
-  let config: Config;
-  try {
-    config = loadConfigFile(path);
-  } catch (err) {
-    return reportConfigError(err);
-  }
+  const config = readConfig(
+    values.config ?? process.env.TOKENGATE_CONFIG,
+    'usage: tokengate explain --config FILE --token JWT [--method M] [--path P] [--host H] [--header k=v] [--json]\n',
+  );
+  if (typeof config === 'number') return config;
   const result = await explain(config, {
     token: values.token,
     method: values.method,
