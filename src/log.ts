@@ -4,22 +4,22 @@ export type { Logger };
 
 /**
  * Fields that may hold a credential. tokengate never logs a token on purpose; redaction makes sure an accidental
- * `log.info({ headers })` cannot either.
+ * `log.info({ headers })` cannot either. Explicit paths only: wildcard paths (`*.token`) made every log line cost
+ * about 10 µs more, and a decision line is written for every check.
  */
 export const REDACT_PATHS = [
   'token',
-  '*.token',
   'authorization',
   'cookie',
+  'secret',
+  'base64',
   'headers.authorization',
   'headers.cookie',
-  '*.headers.authorization',
-  '*.headers.cookie',
   'headers["x-api-key"]',
-  'secret',
-  '*.secret',
-  'base64',
-  '*.base64',
+  'request.headers.authorization',
+  'request.headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
