@@ -4,13 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { importApimCommand } from './apim/command.js';
 import { App } from './app.js';
 import { reportToPrimary, runPrimary, workerConfig } from './cluster.js';
 import { loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/types.js';
 import { watchConfig } from './config/watch_config.js';
-import { startDevIssuer } from './dev_issuer/dev_issuer.js';
 import { explain, formatExplanation } from './explain.js';
 import { createCheckClient } from './grpc/check_client.js';
 import { ConfigError } from './errors.js';
@@ -37,7 +35,13 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer, 'import-apim': (args) => importApimCommand(args) };
+const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer, 'import-apim': importApim };
+
+// Commands that need jose or an XML parser load them when run, so `serve` starts without them.
+async function importApim(args: string[]): Promise<number> {
+  const { importApimCommand } = await import('./apim/command.js');
+  return importApimCommand(args);
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -200,6 +204,7 @@ async function check(args: string[]): Promise<number> {
 
 async function demo(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { grpc: { type: 'string' }, http: { type: 'string' } } });
+  const { startDevIssuer } = await import('./dev_issuer/dev_issuer.js');
   const issuer = await startDevIssuer({ algorithms: ['RS256', 'ES256'] });
   let text = readFileSync(join(PACKAGE_ROOT, 'config', 'demo.yaml'), 'utf8').replaceAll('${ISSUER}', issuer.issuer);
   if (values.grpc) text = text.replace('127.0.0.1:9191', values.grpc);
@@ -253,6 +258,7 @@ async function devIssuer(args: string[]): Promise<number> {
       alg: { type: 'string', multiple: true },
     },
   });
+  const { startDevIssuer } = await import('./dev_issuer/dev_issuer.js');
   const issuer = await startDevIssuer({
     host: values.host,
     port: Number(values.port),

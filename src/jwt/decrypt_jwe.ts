@@ -1,4 +1,3 @@
-import { compactDecrypt, decodeProtectedHeader } from 'jose';
 import { AuthzError } from '../errors.js';
 import type { DecryptionKey } from '../keys/import_key.js';
 
@@ -18,6 +17,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decrypts a compact JWE with the policy's decryption keys (jose does the cryptography) and returns the plaintext. */
 export async function decryptJwe(token: string, keys: readonly DecryptionKey[]): Promise<string> {
+  // Loaded on first use: most deployments never see a JWE, and jose costs start-up time.
+  const { compactDecrypt, decodeProtectedHeader } = await import('jose');
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(token);
