@@ -170,21 +170,46 @@ export function checkKeyUrl(url: string, path: string, problems: Problems, keys:
 }
 
 export function readStaticKeys(o: Raw, path: string, problems: Problems): StaticKeyConfig[] {
-  const items = optionalList(o, 'issuerSigningKeys', path, problems) ?? [];
-  const out: StaticKeyConfig[] = [];
+  return readKeyEntries<StaticKeyConfig>(o, 'issuerSigningKeys', path, problems, {
+    members: ['jwk', 'pem', 'n', 'e', 'base64', 'id'],
+    jwkMembers: JWK_MEMBERS,
+    hint: 'must give one of jwk, pem, n + e, or base64',
+    importKey: importStaticKey,
+  });
+}
+
+export function readDecryptionKeys(o: Raw, path: string, problems: Problems): DecryptionKeyConfig[] {
+  return readKeyEntries<DecryptionKeyConfig>(o, 'decryptionKeys', path, problems, {
+    members: ['jwk', 'pem', 'base64', 'id'],
+    jwkMembers: [...JWK_MEMBERS, 'd', 'p', 'q', 'dp', 'dq', 'qi'],
+    hint: 'must give one of jwk (private), pem (private key), or base64 (symmetric)',
+    importKey: importDecryptionKey,
+  });
+}
+
+/** A list of keys in the config's key forms; each is imported once here, so a bad key fails the config, not a request. */
+function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
+  o: Raw,
+  listKey: string,
+  path: string,
+  problems: Problems,
+  forms: { members: string[]; jwkMembers: string[]; hint: string; importKey: (key: K) => unknown },
+): K[] {
+  const items = optionalList(o, listKey, path, problems) ?? [];
+  const out: K[] = [];
   items.forEach((item, i) => {
-    const itemPath = join(join(path, 'issuerSigningKeys'), i);
-    const entry = mapping(item, itemPath, problems, ['jwk', 'pem', 'n', 'e', 'base64', 'id']);
+    const itemPath = join(join(path, listKey), i);
+    const entry = mapping(item, itemPath, problems, forms.members);
     if (!entry) return;
     const id = optionalString(entry, 'id', itemPath, problems);
     let key: StaticKeyConfig | undefined;
     if (entry.jwk !== undefined) {
-      const jwk = mapping(entry.jwk, join(itemPath, 'jwk'), problems, JWK_MEMBERS);
+      const jwk = mapping(entry.jwk, join(itemPath, 'jwk'), problems, forms.jwkMembers);
       if (jwk) key = { form: 'jwk', jwk: id !== undefined && jwk.kid === undefined ? { ...jwk, kid: id } : jwk };
     } else if (entry.pem !== undefined) {
       const pem = requiredString(entry, 'pem', itemPath, problems);
       if (pem) key = { form: 'pem', pem, id };
-    } else if (entry.n !== undefined || entry.e !== undefined) {
+    } else if (forms.members.includes('n') && (entry.n !== undefined || entry.e !== undefined)) {
       const n = requiredString(entry, 'n', itemPath, problems);
       const e = requiredString(entry, 'e', itemPath, problems);
       if (n && e) key = { form: 'rsa', n, e, id };
@@ -192,12 +217,12 @@ export function readStaticKeys(o: Raw, path: string, problems: Problems): Static
       const base64 = requiredString(entry, 'base64', itemPath, problems);
       if (base64) key = { form: 'symmetric', base64, id };
     } else {
-      problems.add(itemPath, 'must give one of jwk, pem, n + e, or base64');
+      problems.add(itemPath, forms.hint);
     }
     if (!key) return;
     try {
-      importStaticKey(key);
-      out.push(key);
+      forms.importKey(key as K);
+      out.push(key as K);
     } catch (err) {
       problems.add(itemPath, (err as Error).message);
     }
@@ -289,34 +314,3 @@ function readAllowedTenants(o: Raw, path: string, problems: Problems, issuers: r
   return allowed;
 }
 
-export function readDecryptionKeys(o: Raw, path: string, problems: Problems): DecryptionKeyConfig[] {
-  const items = optionalList(o, 'decryptionKeys', path, problems) ?? [];
-  const out: DecryptionKeyConfig[] = [];
-  items.forEach((item, i) => {
-    const itemPath = join(join(path, 'decryptionKeys'), i);
-    const entry = mapping(item, itemPath, problems, ['jwk', 'pem', 'base64', 'id']);
-    if (!entry) return;
-    const id = optionalString(entry, 'id', itemPath, problems);
-    let key: DecryptionKeyConfig | undefined;
-    if (entry.jwk !== undefined) {
-      const jwk = mapping(entry.jwk, join(itemPath, 'jwk'), problems, [...JWK_MEMBERS, 'd', 'p', 'q', 'dp', 'dq', 'qi']);
-      if (jwk) key = { form: 'jwk', jwk: id !== undefined && jwk.kid === undefined ? { ...jwk, kid: id } : jwk };
-    } else if (entry.pem !== undefined) {
-      const pem = requiredString(entry, 'pem', itemPath, problems);
-      if (pem) key = { form: 'pem', pem, id };
-    } else if (entry.base64 !== undefined) {
-      const base64 = requiredString(entry, 'base64', itemPath, problems);
-      if (base64) key = { form: 'symmetric', base64, id };
-    } else {
-      problems.add(itemPath, 'must give one of jwk (private), pem (private key), or base64 (symmetric)');
-    }
-    if (!key) return;
-    try {
-      importDecryptionKey(key);
-      out.push(key);
-    } catch (err) {
-      problems.add(itemPath, (err as Error).message);
-    }
-  });
-  return out;
-}
