@@ -18,6 +18,8 @@ export interface TokenCacheOptions {
 
 export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxEntries: 10_000, maxBytes: 32 * 1024 * 1024, maxTtlMs: 300_000 };
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** Rough per-entry overhead beyond the token text: decoded header and payload objects, buffers, map slot. */
 const ENTRY_OVERHEAD_BYTES = 512;
 
@@ -77,7 +79,9 @@ export class TokenCache {
       const oldest = this.#entries.entries().next().value as [string, CachedToken];
       this.#delete(oldest[0], oldest[1]);
     }
-    this.#entries.set(token, { jws, key, expiresAtMs, bytes });
+    // The cache keeps claims, not signature material: the small signature and signing-input buffers would each
+    // pin an 8 KiB slab of Node's shared buffer pool, so memory would outgrow the byte bound.
+    this.#entries.set(token, { jws: { ...jws, signingInput: NO_BYTES, signature: NO_BYTES }, key, expiresAtMs, bytes });
     this.#bytes += bytes;
   }
 

@@ -1,0 +1,57 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { TokenCache } from '../../src/authz/token_cache.js';
+import type { DecodedJws } from '../../src/jwt/decode_jws.js';
+import type { VerificationKey } from '../../src/keys/verification_key.js';
+
+const key: VerificationKey = { kid: 'k', alg: undefined, type: 'P-256', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey };
+const jws = (exp: number): DecodedJws => ({
+  header: { alg: 'ES256' },
+  payload: { exp },
+  payloadSegment: 'e30',
+  signingInput: Buffer.from('a.b'),
+  signature: Buffer.alloc(64, 1),
+  alg: 'ES256',
+  kid: 'k',
+});
+
+describe('TokenCache', () => {
+  const now = 1_000_000_000_000;
+  const exp = now / 1000 + 3600;
+
+  it('is bounded by entries, evicting the oldest first', () => {
+    const cache = new TokenCache({ maxEntries: 3, maxBytes: 1e9, maxTtlMs: 1e9 });
+    for (const t of ['t1', 't2', 't3', 't4']) cache.set(t, jws(exp), key, now);
+    expect(cache.size).toBe(3);
+    expect(cache.get('t1', now)).toBeUndefined();
+    expect(cache.get('t4', now)?.key).toBe(key);
+  });
+
+  it('is bounded by bytes', () => {
+    const cache = new TokenCache({ maxEntries: 1000, maxBytes: 3 * (2 * 1000 + 512), maxTtlMs: 1e9 });
+    for (let i = 0; i < 10; i++) cache.set(`${i}`.padEnd(1000, 'x'), jws(exp), key, now);
+    expect(cache.size).toBe(3);
+    expect(cache.bytes).toBeLessThanOrEqual(3 * (2 * 1000 + 512));
+  });
+
+  it('never returns an entry past the token exp or the TTL, and counts hits and misses', () => {
+    const cache = new TokenCache({ maxEntries: 10, maxBytes: 1e9, maxTtlMs: 60_000 });
+    cache.set('short', jws(now / 1000 + 10), key, now);
+    cache.set('long', jws(exp), key, now);
+    expect(cache.get('short', now + 9_999)).toBeDefined();
+    expect(cache.get('short', now + 10_000)).toBeUndefined();
+    expect(cache.get('long', now + 59_999)).toBeDefined();
+    expect(cache.get('long', now + 60_000)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect([cache.hits, cache.misses]).toEqual([2, 2]);
+  });
+
+  it('keeps claims, not signature material (small buffers would pin 8 KiB pool slabs each)', () => {
+    const cache = new TokenCache();
+    cache.set('t', jws(exp), key, now);
+    const hit = cache.get('t', now)!;
+    expect(hit.jws.payload).toEqual({ exp });
+    expect(hit.jws.signature.length).toBe(0);
+    expect(hit.jws.signingInput.length).toBe(0);
+  });
+});
