@@ -31,6 +31,17 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? bufferedStdout(),
   );
+}
+
+/**
+ * stdout, written in blocks of at least 4 KiB and at least once a second. One decision line per check otherwise
+ * costs a write syscall per check: measured, that was most of tokengate's CPU per request above the transport at
+ * low concurrency (bench/RESULTS.md). A crash can lose at most the last second of log lines; stop() flushes.
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => stream.flush(), 1000).unref();
+  return stream;
 }

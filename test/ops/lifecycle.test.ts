@@ -88,7 +88,8 @@ describe('hot reload', () => {
     cm.swap(config(ports, 'api://a').replace('audiences', 'audience'));
     await waitUntil(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 1, 'the failed reload');
     expect((await client.check(request)).status.code).toBe(0);
-    expect(child.output()).toContain('policies[0].validateJwt.audience: unknown key');
+    // Log lines reach stdout within a second (tokengate buffers them): wait for it rather than expect it at once.
+    await waitUntil(() => child!.output().includes('policies[0].validateJwt.audience: unknown key'), 'the reload error in the log');
     // SIGHUP reloads too, and is refused the same way.
     child.kill('SIGHUP');
     await waitUntil(async () => (await metric(child!.opsUrl, 'tokengate_config_reloads_total{result="failure"}')) === 2, 'the SIGHUP reload');
@@ -201,7 +202,7 @@ describe('metrics and report-only', () => {
     expect(text2).toMatch(/^tokengate_check_duration_seconds_count 4$/m);
     expect(text2).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(text2).toMatch(/^process_resident_memory_bytes /m);
-    expect(child.output()).toMatch(/"decision":"would_deny","reason":"TokenClaimNotFound"/);
+    await waitUntil(() => /"decision":"would_deny","reason":"TokenClaimNotFound"/.test(child!.output()), 'the would_deny log line');
     client.close();
   });
 });

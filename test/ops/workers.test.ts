@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, createCheckClient, envoyCheckRequest } from '../helpers/check_client.js';
+import { waitUntil } from '../helpers/wait.js';
 import { freePort } from '../helpers/ports.js';
 import { metric, spawnTokengate, type ChildTokengate } from '../helpers/tokengate_process.js';
 
@@ -43,6 +44,8 @@ policies:
     clients.forEach((c) => c.close());
 
     expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="allow",reason=""}')).toBe(20);
+    const checkLines = () => child!.output().split('\n').filter((l) => l.includes('"msg":"check"')).length;
+    await waitUntil(() => checkLines() === 20, 'the 20 decision log lines');
     const pids = new Set(
       child.output().split('\n').filter((l) => l.includes('"msg":"check"')).map((l) => (JSON.parse(l) as { pid: number }).pid),
     );
