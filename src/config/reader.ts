@@ -134,3 +134,22 @@ export function optionalEnum<T extends string>(
   }
   return value as T;
 }
+
+/** A list of mappings: each item is checked against `allowed` keys, then read by `read` (undefined = skipped). */
+export function mappingList<T>(
+  o: Raw,
+  key: string,
+  path: string,
+  problems: Problems,
+  allowed: readonly string[],
+  read: (entry: Raw, itemPath: string) => T | undefined,
+): T[] {
+  const out: T[] = [];
+  (optionalList(o, key, path, problems) ?? []).forEach((item, i) => {
+    const itemPath = join(join(path, key), i);
+    const entry = mapping(item, itemPath, problems, allowed);
+    const value = entry ? read(entry, itemPath) : undefined;
+    if (value !== undefined) out.push(value);
+  });
+  return out;
+}

@@ -2,6 +2,7 @@ import { importDecryptionKey, importStaticKey } from '../keys/import_key.js';
 import {
   Problems,
   join,
+  mappingList,
   mapping,
   optionalBoolean,
   optionalEnum,
@@ -130,19 +131,12 @@ export function readHeaderName(o: Raw, key: string, path: string, problems: Prob
 }
 
 export function readOpenIdConfig(o: Raw, path: string, problems: Problems, keys: KeysConfig): OpenIdConfigEntry[] {
-  const items = optionalList(o, 'openidConfig', path, problems) ?? [];
-  const out: OpenIdConfigEntry[] = [];
-  items.forEach((item, i) => {
-    const itemPath = join(join(path, 'openidConfig'), i);
-    const entry = mapping(item, itemPath, problems, ['url', 'issuer']);
-    if (!entry) return;
+  return mappingList(o, 'openidConfig', path, problems, ['url', 'issuer'], (entry, itemPath) => {
     const url = requiredString(entry, 'url', itemPath, problems);
-    if (url === undefined) return;
+    if (url === undefined) return undefined;
     checkKeyUrl(url, join(itemPath, 'url'), problems, keys);
-    const issuer = optionalString(entry, 'issuer', itemPath, problems);
-    out.push({ url, issuer });
+    return { url, issuer: optionalString(entry, 'issuer', itemPath, problems) };
   });
-  return out;
 }
 
 /** The issuer a discovery URL promises (OpenID Connect Discovery 1.0 §4.3). */
@@ -195,12 +189,7 @@ function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
   problems: Problems,
   forms: { members: string[]; jwkMembers: string[]; hint: string; importKey: (key: K) => unknown },
 ): K[] {
-  const items = optionalList(o, listKey, path, problems) ?? [];
-  const out: K[] = [];
-  items.forEach((item, i) => {
-    const itemPath = join(join(path, listKey), i);
-    const entry = mapping(item, itemPath, problems, forms.members);
-    if (!entry) return;
+  return mappingList(o, listKey, path, problems, forms.members, (entry, itemPath) => {
     const id = optionalString(entry, 'id', itemPath, problems);
     let key: StaticKeyConfig | undefined;
     if (entry.jwk !== undefined) {
@@ -219,15 +208,15 @@ function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
     } else {
       problems.add(itemPath, forms.hint);
     }
-    if (!key) return;
+    if (!key) return undefined;
     try {
       forms.importKey(key as K);
-      out.push(key as K);
+      return key as K;
     } catch (err) {
       problems.add(itemPath, (err as Error).message);
+      return undefined;
     }
   });
-  return out;
 }
 
 export const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'key_ops', 'n', 'e', 'crv', 'x', 'y', 'k', 'x5c', 'x5t', 'x5t#S256'];
@@ -250,14 +239,9 @@ function readAlgorithms(o: Raw, path: string, problems: Problems, keys: readonly
 }
 
 export function readRequiredClaims(o: Raw, path: string, problems: Problems): RequiredClaimConfig[] {
-  const items = optionalList(o, 'requiredClaims', path, problems) ?? [];
-  const out: RequiredClaimConfig[] = [];
-  items.forEach((item, i) => {
-    const itemPath = join(join(path, 'requiredClaims'), i);
-    const c = mapping(item, itemPath, problems, ['name', 'match', 'separator', 'values']);
-    if (!c) return;
+  return mappingList(o, 'requiredClaims', path, problems, ['name', 'match', 'separator', 'values'], (c, itemPath) => {
     const name = requiredString(c, 'name', itemPath, problems);
-    const separator = c.separator === undefined ? undefined : c.separator;
+    const separator = c.separator;
     if (separator !== undefined && (typeof separator !== 'string' || separator.length === 0)) {
       problems.add(join(itemPath, 'separator'), 'must be a non-empty string such as " " or ","');
     }
@@ -266,36 +250,27 @@ export function readRequiredClaims(o: Raw, path: string, problems: Problems): Re
       problems.add(join(join(itemPath, 'values'), j), 'must be a string');
       return [];
     });
-    if (name) {
-      out.push({
-        name,
-        match: optionalEnum(c, 'match', itemPath, problems, ['all', 'any'] as const) ?? 'all',
-        separator: typeof separator === 'string' && separator.length > 0 ? separator : undefined,
-        values,
-      });
-    }
+    if (!name) return undefined;
+    return {
+      name,
+      match: optionalEnum(c, 'match', itemPath, problems, ['all', 'any'] as const) ?? 'all',
+      separator: typeof separator === 'string' && separator.length > 0 ? separator : undefined,
+      values,
+    };
   });
-  return out;
 }
 
 export function readClaimHeaders(o: Raw, path: string, problems: Problems): ClaimHeaderConfig[] {
-  const items = optionalList(o, 'outputClaimsToHeaders', path, problems) ?? [];
-  const out: ClaimHeaderConfig[] = [];
-  items.forEach((item, i) => {
-    const itemPath = join(join(path, 'outputClaimsToHeaders'), i);
-    const c = mapping(item, itemPath, problems, ['claim', 'header']);
-    if (!c) return;
+  return mappingList(o, 'outputClaimsToHeaders', path, problems, ['claim', 'header'], (c, itemPath) => {
     const claim = requiredString(c, 'claim', itemPath, problems);
     const header = readHeaderName(c, 'header', itemPath, problems);
     if (c.header === undefined) problems.add(join(itemPath, 'header'), 'is required');
     if (header && ['host', 'authorization', 'content-length', 'transfer-encoding'].includes(header)) {
       problems.add(join(itemPath, 'header'), `"${header}" cannot carry a claim`);
     }
-    if (claim && header && isNonEmptyString(header)) out.push({ claim, header });
+    return claim && header && isNonEmptyString(header) ? { claim, header } : undefined;
   });
-  return out;
 }
-
 
 /** An issuer such as `https://login.microsoftonline.com/{tenantid}/v2.0`: the token's `tid` fills the placeholder. */
 export const TENANT_PLACEHOLDER = /\{tenantid\}/i;

@@ -26,6 +26,8 @@ const attacker = rsaKey('attacker-1');
 const indentPem = (pem: string, spaces: number) => pem.trim().split('\n').map((l) => `${' '.repeat(spaces)}${l}`).join('\n');
 
 const CONFIG = `
+# cooldown 0: an unknown kid always refetches the issuer's JWKS, which the absence check below uses as a barrier.
+keys: { cooldown: 0 }
 policies:
   - name: issuer
     match: { pathPrefixes: ["/i"] }
@@ -209,8 +211,12 @@ describe('jku / x5u / jwk headers pointing at an attacker server', () => {
   });
 
   it('the attacker server received zero requests', async () => {
-    // An absence has no event to wait on: give a background fetch (had tokengate started one) a bounded window to land.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A barrier instead of a wait: this check makes tokengate refetch the real issuer's JWKS and answers only after
+    // that fetch; any fetch tokengate had started for the earlier tokens' jku/x5u was issued before it.
+    const jwksHits = issuer.hits.jwks;
+    const barrier = forge('RS256', attacker.signing, { alg: 'RS256', kid: 'barrier-unknown-kid' }, claimsFor(NOW, ISS, AUD));
+    expectOutcome(await check(barrier, '/i'), 'TokenSignatureKeyNotFound');
+    expect(issuer.hits.jwks).toBeGreaterThan(jwksHits);
     expect(attackerHits).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 
+const FORCE_SHUTDOWN_AFTER_MS = 2000;
+
 export interface EchoRequest {
   readonly method: string;
   readonly url: string;
@@ -79,7 +81,8 @@ export async function startGrpcUpstream(port: number): Promise<GrpcUpstream> {
     calls,
     close: () =>
       new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), 2000);
+        // A deadline, not a wait: streams still open after it are cut so the test never hangs on close.
+        const force = setTimeout(() => server.forceShutdown(), FORCE_SHUTDOWN_AFTER_MS);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
