@@ -4,6 +4,8 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { CheckServiceDeps } from './check_service.js';
 import { createCheckHandler } from './check_service.js';
+import { decodeCheckRequest } from './decode_check_request.js';
+import { encodeCheckResponse } from './encode_check_response.js';
 import { loadAuthorizationService } from './protos.js';
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
@@ -25,7 +27,10 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
     // answered with a denial, not a RESOURCE_EXHAUSTED error that leaves the outcome to Envoy's failure mode.
     'grpc.max_receive_message_length': 9 * 1024 * 1024,
   });
-  server.addService(loadAuthorizationService(), { Check: createCheckHandler(deps) });
+  const definition = loadAuthorizationService();
+  // Our own codec for Check: it decodes only what the pipeline reads and encodes without building message objects.
+  const check = { ...definition.Check!, requestDeserialize: decodeCheckRequest, responseSerialize: encodeCheckResponse };
+  server.addService({ ...definition, Check: check }, { Check: createCheckHandler(deps) });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
 
