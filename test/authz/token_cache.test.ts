@@ -19,9 +19,25 @@ describe('TokenCache', () => {
   const now = 1_000_000_000_000;
   const exp = now / 1000 + 3600;
 
+  /** A token is admitted on its second verification. */
+  const verifiedTwice = (cache: TokenCache, token: string, decoded: DecodedJws, at = now) => {
+    cache.set(token, decoded, key, at);
+    cache.set(token, decoded, key, at);
+  };
+
+  it('admits a token on its second verification, so one-off tokens never fill it', () => {
+    const cache = new TokenCache({ maxEntries: 100, maxBytes: 1e9, maxTtlMs: 1e9 });
+    for (let i = 0; i < 1000; i++) cache.set(`one-off-${i}`, jws(exp), key, now);
+    expect(cache.size).toBe(0);
+    cache.set('reused', jws(exp), key, now);
+    expect(cache.get('reused', now)).toBeUndefined();
+    cache.set('reused', jws(exp), key, now);
+    expect(cache.get('reused', now)?.key).toBe(key);
+  });
+
   it('is bounded by entries, evicting the oldest first', () => {
     const cache = new TokenCache({ maxEntries: 3, maxBytes: 1e9, maxTtlMs: 1e9 });
-    for (const t of ['t1', 't2', 't3', 't4']) cache.set(t, jws(exp), key, now);
+    for (const t of ['t1', 't2', 't3', 't4']) verifiedTwice(cache, t, jws(exp));
     expect(cache.size).toBe(3);
     expect(cache.get('t1', now)).toBeUndefined();
     expect(cache.get('t4', now)?.key).toBe(key);
@@ -29,15 +45,15 @@ describe('TokenCache', () => {
 
   it('is bounded by bytes', () => {
     const cache = new TokenCache({ maxEntries: 1000, maxBytes: 3 * (2 * 1000 + 512), maxTtlMs: 1e9 });
-    for (let i = 0; i < 10; i++) cache.set(`${i}`.padEnd(1000, 'x'), jws(exp), key, now);
+    for (let i = 0; i < 10; i++) verifiedTwice(cache, `${i}`.padStart(1000, 'x'), jws(exp));
     expect(cache.size).toBe(3);
     expect(cache.bytes).toBeLessThanOrEqual(3 * (2 * 1000 + 512));
   });
 
   it('never returns an entry past the token exp or the TTL, and counts hits and misses', () => {
     const cache = new TokenCache({ maxEntries: 10, maxBytes: 1e9, maxTtlMs: 60_000 });
-    cache.set('short', jws(now / 1000 + 10), key, now);
-    cache.set('long', jws(exp), key, now);
+    verifiedTwice(cache, 'short', jws(now / 1000 + 10));
+    verifiedTwice(cache, 'long', jws(exp));
     expect(cache.get('short', now + 9_999)).toBeDefined();
     expect(cache.get('short', now + 10_000)).toBeUndefined();
     expect(cache.get('long', now + 59_999)).toBeDefined();
@@ -48,7 +64,7 @@ describe('TokenCache', () => {
 
   it('keeps claims, not signature material (small buffers would pin 8 KiB pool slabs each)', () => {
     const cache = new TokenCache();
-    cache.set('t', jws(exp), key, now);
+    verifiedTwice(cache, 't', jws(exp));
     const hit = cache.get('t', now)!;
     expect(hit.jws.payload).toEqual({ exp });
     expect(hit.jws.signature.length).toBe(0);
