@@ -43,4 +43,7 @@ USER 65532:65532
 # The ops port (GET /healthz, /readyz, /metrics); the gRPC address is usually a Unix socket in a shared volume.
 EXPOSE 9090
 # No HEALTHCHECK: Kubernetes probes the ops port (deploy/base/deployment.yaml).
-ENTRYPOINT ["node", "dist/cli.js", "serve"]
+# A 2 MiB young-generation semi-space (V8's default is 16 MiB): a check's garbage dies young, so collecting it more
+# often costs little CPU, and peak RSS under load drops by about 35 MB (bench/RESULTS.md). npm run bench reads
+# these flags from here.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/cli.js", "serve"]

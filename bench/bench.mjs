@@ -65,6 +65,16 @@ const PORTS = {
   envoyAdmin: int(env.BENCH_ENVOY_ADMIN_PORT, 18501),
   upstream: int(env.BENCH_UPSTREAM_PORT, 18502),
 };
+/**
+ * Node flags tokengate runs with in production: read from the image's ENTRYPOINT, so the bench measures the process
+ * the Dockerfile ships. The ceiling gets the same flags (same process model).
+ */
+const NODE_FLAGS = (() => {
+  const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
+  return argv.slice(1, argv.indexOf('dist/cli.js')).filter((a) => a.startsWith('--'));
+})();
+
 const BIN = {
   ghz: env.GHZ_BIN ?? join(GOBIN, 'ghz'),
   opa: env.OPA_ENVOY_BIN ?? join(GOBIN, 'opa-envoy-plugin'),
@@ -426,7 +436,7 @@ async function startSystem(ctx, system, { pinned = true, workers = 1, port = POR
   const label = name ?? `${system}${workers > 1 ? `-w${workers}` : ''}`;
   if (!(await portFree(port))) throw new Error(`port ${port} is in use (set BENCH_*_PORT)`);
   if (system === 'ceiling') {
-    argv = [...pin, BIN.node, join(HERE, 'ceiling_server.mjs'), '--address', address, ...(workers > 1 ? ['--workers', String(workers)] : [])];
+    argv = [...pin, BIN.node, ...NODE_FLAGS, join(HERE, 'ceiling_server.mjs'), '--address', address, ...(workers > 1 ? ['--workers', String(workers)] : [])];
     child = startChild(label, argv, { stdout: 'pipe' });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -435,7 +445,7 @@ async function startSystem(ctx, system, { pinned = true, workers = 1, port = POR
     const cfgFile = writeTokengateConfig(ctx, { workers, grpcPort: port });
     // BENCH_CPU_PROF=1: a V8 CPU profile per tokengate process in bench/out/prof/ (open in Chrome DevTools).
     const prof = env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(OUT, 'prof'), '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`] : [];
-    argv = [...pin, BIN.node, ...prof, join(ROOT, 'dist', 'cli.js'), 'serve', '--config', cfgFile];
+    argv = [...pin, BIN.node, ...NODE_FLAGS, ...prof, join(ROOT, 'dist', 'cli.js'), 'serve', '--config', cfgFile];
     // Check logs (one line per check at info) go to /dev/null: the cost of producing them is measured, not a disk.
     child = startChild(label, argv, { stdout: '/dev/null' });
     await waitFor(`${label} /readyz`, async () => (await httpStatus(`http://127.0.0.1:${PORTS.ops}/readyz`)) === 200, { child });
@@ -885,7 +895,7 @@ async function sectionReady(ctx) {
   try {
     for (let r = 1; r <= CFG.readyRuns; r++) {
       if (!(await portFree(PORTS.ops))) await sleep(200);
-      const argv = [BIN.node, join(ROOT, 'dist', 'cli.js'), 'serve', '--config', cfgFile];
+      const argv = [BIN.node, ...NODE_FLAGS, join(ROOT, 'dist', 'cli.js'), 'serve', '--config', cfgFile];
       recordCommand('ready', argv);
       const t0 = performance.now();
       const child = startChild(`ready-${r}`, argv, { stdout: '/dev/null' });

@@ -234,7 +234,7 @@ describe('Dockerfile', () => {
 
   it('runs `node dist/cli.js serve` as a numeric non-root user, the config path from TOKENGATE_CONFIG', () => {
     const ins = runtime.instructions;
-    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', 'dist/cli.js', 'serve']);
+    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', '--max-semi-space-size=2', 'dist/cli.js', 'serve']);
     const user = ins.filter((i) => i.cmd === 'USER').at(-1)!.args.trim();
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(ins.find((i) => i.cmd === 'ENV')!.args).toMatch(/TOKENGATE_CONFIG=\/\S+/);
@@ -330,11 +330,13 @@ describe('the image\'s file layout, built without Docker', () => {
     writeFileSync(configFile, stringify(config));
     const [command, ...args] = image.entrypoint!;
     expect(command).toBe('node');
+    const script = args.findIndex((a) => !a.startsWith('--'));
     const proc = await startTokengateProcess({
-      args: ['serve'],
+      nodeFlags: args.slice(0, script),
+      args: args.slice(script + 1),
       opsPort: opsPort!,
       logFile: join(tmp, 'serve.log'),
-      cli: join(app, args[0]!),
+      cli: join(app, args[script]!),
       cwd: app,
       env: { ...image.env, TOKENGATE_CONFIG: configFile },
     });

@@ -17,6 +17,8 @@ export interface TokengateProcessOptions {
   readonly logFile: string;
   /** The CLI script (default: dist/cli.js of this checkout) and the working directory (default: the repository root). */
   readonly cli?: string;
+  /** Node flags before the script, as the image's ENTRYPOINT gives them. */
+  readonly nodeFlags?: readonly string[];
   readonly cwd?: string;
   /** Added to the environment; TOKENGATE_CONFIG and LOG_LEVEL are not inherited from the test's own. */
   readonly env?: NodeJS.ProcessEnv;
@@ -24,7 +26,7 @@ export interface TokengateProcessOptions {
 }
 
 /**
- * Starts `node <cli> ARGS` as a child process and waits, by polling the ops port's GET /readyz, until it reports
+ * Starts `node [FLAGS] <cli> ARGS` as a child process and waits, by polling the ops port's GET /readyz, until it reports
  * ready (config loaded, every key source has keys).
  */
 export async function startTokengateProcess(options: TokengateProcessOptions): Promise<ManagedProcess> {
@@ -34,7 +36,7 @@ export async function startTokengateProcess(options: TokengateProcessOptions): P
   delete env.TOKENGATE_CONFIG;
   delete env.LOG_LEVEL;
   Object.assign(env, options.env);
-  const proc = new ManagedProcess('tokengate', process.execPath, [cli, ...options.args], options.logFile, { env, cwd: options.cwd });
+  const proc = new ManagedProcess('tokengate', process.execPath, [...(options.nodeFlags ?? []), cli, ...options.args], options.logFile, { env, cwd: options.cwd });
   try {
     await waitFor(
       `tokengate GET /readyz == 200 on port ${options.opsPort}`,
