@@ -4,6 +4,7 @@
 // are the figures to compare between commits; absolute µs move with the machine.
 //
 //   npm run build && node bench/make_data.mjs && node bench/stages.mjs [--set repeated|rs256|es256] [--n 20000]
+//   node --cpu-prof --cpu-prof-dir bench/out/prof bench/stages.mjs --set rs256.first30000 --only 'end to end'
 //
 // Uses the bench's generated requests (bench/out/data/<set>.bin) and JWKS, served from a loopback HTTP server.
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,13 @@ import { parseArgs } from 'node:util';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', 'out', 'data');
 const { values } = parseArgs({
-  options: { set: { type: 'string', default: 'repeated' }, n: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    set: { type: 'string', default: 'repeated' },
+    n: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '5' },
+    // Only the stages whose label contains this text (with node --cpu-prof, to profile one stage).
+    only: { type: 'string' },
+  },
 });
 const N = Number(values.n);
 const ROUNDS = Number(values.rounds);
@@ -141,6 +148,8 @@ const stages = [
       });
     })],
 ];
+
+if (values.only) stages.splice(1, stages.length, ...stages.slice(1).filter(([label]) => label.includes(values.only)));
 
 // Rounds interleave the stages, and each figure is the median over rounds: this VM's speed drifts by tens of percent.
 const samples = stages.map(() => []);
