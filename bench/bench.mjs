@@ -70,6 +70,8 @@ const PORTS = {
  * the Dockerfile ships. The ceiling gets the same flags (same process model).
  */
 const NODE_FLAGS = (() => {
+  // BENCH_NODE_FLAGS (space-separated) overrides them, to compare settings.
+  if (env.BENCH_NODE_FLAGS !== undefined) return env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
   const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
   const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
   return argv.slice(1, argv.indexOf('dist/cli.js')).filter((a) => a.startsWith('--'));
