@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/minimal.js';
 import type { CheckRequestMessage } from './protos.js';
+import { LEN, tag } from './wire.js';
 
 const { Reader } = protobuf;
 type ProtoReader = protobuf.Reader;
@@ -105,10 +106,4 @@ function readHeaderValue(r: ProtoReader, end: number): RawHeader {
     else r.skipType(t & 7);
   }
   return header;
-}
-
-const LEN = 2;
-
-function tag(field: number, wireType: number): number {
-  return (field << 3) | wireType;
 }

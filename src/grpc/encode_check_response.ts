@@ -1,4 +1,5 @@
 import type { CheckResponseMessage, HeaderValueOption, StructValue } from './protos.js';
+import { LEN, VARINT, tag } from './wire.js';
 
 /**
  * Encodes a CheckResponse straight to protobuf wire format. proto-loader's serializer first converts the plain
@@ -47,12 +48,6 @@ export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
   return w.finish();
 }
 
-const VARINT = 0;
-const LEN = 2;
-
-function tag(field: number, wireType: number): number {
-  return (field << 3) | wireType;
-}
 
 /**
  * A protobuf writer over one growing scratch buffer. A length-delimited field reserves one byte for its length and
