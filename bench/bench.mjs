@@ -74,7 +74,7 @@ const NODE_FLAGS = (() => {
   if (env.BENCH_NODE_FLAGS !== undefined) return env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
   const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
   const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
-  return argv.slice(1, argv.indexOf('dist/cli.js')).filter((a) => a.startsWith('--'));
+  return argv.slice(1, argv.indexOf('dist/cli.js'));
 })();
 
 const BIN = {

@@ -7,11 +7,12 @@
 //   node --cpu-prof --cpu-prof-dir bench/out/prof bench/stages.mjs --set rs256.first30000 --only 'end to end'
 //
 // Uses the bench's generated requests (bench/out/data/<set>.bin) and JWKS, served from a loopback HTTP server.
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import protobuf from 'protobufjs/minimal.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', 'out', 'data');
@@ -31,7 +32,7 @@ const dist = (p) => import(join(ROOT, 'dist', p));
 const { loadAuthorizationService } = await dist('grpc/protos.js');
 const { toAuthzRequest } = await dist('grpc/check_request.js');
 const { toCheckResponse } = await dist('grpc/check_response.js');
-const { createCheckHandler } = await dist('grpc/check_service.js');
+const { createCheckHandler, recordDecision } = await dist('grpc/check_service.js');
 const { decodeCheckRequest } = await dist('grpc/decode_check_request.js');
 const { encodeCheckResponse } = await dist('grpc/encode_check_response.js');
 const { authorize } = await dist('authz/authorize.js');
@@ -40,22 +41,11 @@ const { parseConfigText } = await dist('config/load.js');
 const { createLogger } = await dist('log.js');
 const { Metrics } = await dist('ops/metrics.js');
 
-/** Count-delimited protobuf (ghz -B): varint length, then the message. */
+/** Count-delimited protobuf (ghz -B): each message preceded by its length, as Reader.bytes() reads it. */
 function readDelimited(buf) {
+  const reader = protobuf.Reader.create(buf);
   const out = [];
-  let at = 0;
-  while (at < buf.length) {
-    let len = 0;
-    let shift = 0;
-    let b;
-    do {
-      b = buf[at++];
-      len |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    out.push(buf.subarray(at, at + len));
-    at += len;
-  }
+  while (reader.pos < reader.len) out.push(reader.bytes());
   return out;
 }
 
@@ -94,10 +84,10 @@ while (!runtimeReady(runtime)) {
 issuer.close();
 
 const service = loadAuthorizationService().Check;
-const { createWriteStream } = await import('node:fs');
 const log = createLogger('info', createWriteStream('/dev/null'));
 const metrics = new Metrics({ keySources: () => [], tokenCache: () => runtime.cache });
-const handler = createCheckHandler({ runtime: () => runtime, log, metrics });
+const deps = { runtime: () => runtime, log, metrics };
+const handler = createCheckHandler(deps);
 const ALLOW = { status: { code: 0 } };
 
 function pick(i) {
@@ -134,12 +124,7 @@ const stages = [
   ['toCheckResponse', (i) => toCheckResponse(decisions[i % decisions.length])],
   ['encode response (proto-loader)', (i) => service.responseSerialize(toCheckResponse(decisions[i % decisions.length]))],
   ['encode response (tokengate)', (i) => encodeCheckResponse(toCheckResponse(decisions[i % decisions.length]))],
-  ['record: metrics + decision log line', (i) => {
-    const d = decisions[i % decisions.length];
-    metrics.decisions.inc({ policy: d.policy?.name ?? '', decision: d.allowed ? 'allow' : 'deny', reason: d.allowed ? '' : d.reason });
-    metrics.checkDuration.observe(0.0001);
-    log.info({ requestId: 'x', policy: d.policy?.name, decision: 'allow', sub: d.claims?.sub }, 'check');
-  }],
+  ['record: metrics + decision log line', (i) => recordDecision(deps, decisions[i % decisions.length], decoded[i % decoded.length], 0.0001)],
   ['handler end to end (decode → answer → encode)', (i) =>
     new Promise((resolve) => {
       handler({ request: decodeCheckRequest(pick(i)) }, (_err, response) => {

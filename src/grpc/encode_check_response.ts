@@ -48,7 +48,6 @@ export function encodeCheckResponse(message: CheckResponseMessage): Buffer {
   return w.finish();
 }
 
-
 /**
  * A protobuf writer over one growing scratch buffer. A length-delimited field reserves one byte for its length and
  * moves its body up in the rare case that the length needs more (a body of 128 bytes or more).
