@@ -234,7 +234,7 @@ describe('Dockerfile', () => {
 
   it('runs `node dist/cli.js serve` as a numeric non-root user, the config path from TOKENGATE_CONFIG', () => {
     const ins = runtime.instructions;
-    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', '--max-semi-space-size=4', 'dist/cli.js', 'serve']);
+    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', '--max-semi-space-size=4', '--heap-growing-percent=200', 'dist/cli.js', 'serve']);
     const user = ins.filter((i) => i.cmd === 'USER').at(-1)!.args.trim();
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(ins.find((i) => i.cmd === 'ENV')!.args).toMatch(/TOKENGATE_CONFIG=\/\S+/);
