@@ -36,6 +36,11 @@ export interface KeysConfig {
 
 export interface LoggingConfig {
   readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Which decisions get a log line: `all`; `deny` (the default: denials at info, report-only would-deny at warn,
+   * allows at debug); or `none` (all at debug). InternalError and KeysUnavailable denials are always a warning.
+   */
+  readonly decisions: 'all' | 'deny' | 'none';
 }
 
 export interface PolicyConfig {

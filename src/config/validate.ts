@@ -20,6 +20,7 @@ import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js'
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
 const DEFAULT_HTTP_ADDRESS = '127.0.0.1:9090';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const DECISION_LOGGING = ['all', 'deny', 'none'] as const;
 
 /** Checks raw YAML data and returns the configuration with defaults applied; throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source?: string): Config {
@@ -91,8 +92,11 @@ function readKeys(root: Raw, problems: Problems): KeysConfig {
 }
 
 function readLogging(root: Raw, problems: Problems): LoggingConfig {
-  const o = optionalMapping(root, 'logging', '', problems, ['level']) ?? {};
-  return { level: optionalEnum(o, 'level', 'logging', problems, LOG_LEVELS) ?? 'info' };
+  const o = optionalMapping(root, 'logging', '', problems, ['level', 'decisions']) ?? {};
+  return {
+    level: optionalEnum(o, 'level', 'logging', problems, LOG_LEVELS) ?? 'info',
+    decisions: optionalEnum(o, 'decisions', 'logging', problems, DECISION_LOGGING) ?? 'deny',
+  };
 }
 
 function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyConfig[] {

@@ -49,23 +49,31 @@ async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Pro
   }
 }
 
-/** Counts the decision and writes its log line (exported for bench/stages.mjs, which times it alone). */
+/**
+ * Counts the decision and writes its log line (exported for bench/stages.mjs, which times it alone). Allows are
+ * logged at info only with `logging.decisions: all`: at thousands of checks a second an info line per allow is most
+ * of the log volume and, after the transport, the largest cost of a cached check; the metrics count them either way.
+ */
 export function recordDecision(deps: CheckServiceDeps, decision: Decision, request: CheckRequestMessage, seconds: number): void {
   const policy = decision.policy?.name ?? '';
   const verdict = decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny';
   const reason = decision.allowed ? (decision.wouldDeny?.reason ?? '') : decision.reason;
   deps.metrics?.decisions.inc({ policy, decision: verdict, reason });
   deps.metrics?.checkDuration.observe(seconds);
+  const logged = deps.runtime().config.logging.decisions;
   const requestId = request.attributes?.request?.http?.headers?.['x-request-id'];
-  if (decision.allowed) {
-    const sub = typeof decision.claims.sub === 'string' ? decision.claims.sub : undefined;
-    if (decision.wouldDeny) {
-      deps.log.warn({ requestId, policy, decision: verdict, reason, detail: decision.wouldDeny.detail }, 'check would deny (report-only)');
-    } else {
-      deps.log.info({ requestId, policy, decision: verdict, sub }, 'check');
-    }
-  } else {
-    const level = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable' ? 'warn' : 'info';
+  if (!decision.allowed) {
+    // Internal errors and missing keys are the operator's problem, not the caller's: always a warning.
+    const serious = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable';
+    const level = serious ? 'warn' : logged === 'none' ? 'debug' : 'info';
     deps.log[level]({ requestId, policy, decision: verdict, reason, detail: decision.detail }, 'check');
+  } else if (decision.wouldDeny) {
+    const level = logged === 'none' ? 'debug' : 'warn';
+    deps.log[level]({ requestId, policy, decision: verdict, reason, detail: decision.wouldDeny.detail }, 'check would deny (report-only)');
+  } else {
+    const level = logged === 'all' ? 'info' : 'debug';
+    if (!deps.log.isLevelEnabled(level)) return;
+    const sub = typeof decision.claims.sub === 'string' ? decision.claims.sub : undefined;
+    deps.log[level]({ requestId, policy, decision: verdict, sub }, 'check');
   }
 }

@@ -34,6 +34,7 @@ describe('config validation', () => {
     const config = parseConfigText(MINIMAL);
     expect(config.server.grpcAddress).toBe('127.0.0.1:9191');
     expect(config.keys).toMatchObject({ fetchTimeoutSeconds: 5, refreshIntervalSeconds: 600, cooldownSeconds: 30, maxStaleSeconds: 86400 });
+    expect(config.logging).toEqual({ level: 'info', decisions: 'deny' });
     const jwt = config.policies[0]!.validateJwt;
     expect(jwt.token).toEqual({ kind: 'header', name: 'authorization', scheme: 'Bearer' });
     expect(jwt.requireExpirationTime).toBe(true);
@@ -49,6 +50,7 @@ server:
 keys:
   refreshInterval: 5
   colldown: 3
+logging: { decisions: allow }
 policies:
   - name: a
     validateJwt:
@@ -75,6 +77,7 @@ policies:
         'server.grpc.address: must be host:port or unix:/path, got "nowhere"',
         'keys.refreshInterval: must be a number from 60 to 86400, got number 5',
         'keys.colldown: unknown key (expected one of: fetchTimeout, refreshInterval, cooldown, maxStale, allowInsecureHttp, followRedirects)',
+        'logging.decisions: must be one of all, deny, none, got string "allow"',
         'policies[0].validateJwt.jwksUri[0]: must be https:// (plain http is allowed for loopback hosts, or anywhere with keys.allowInsecureHttp: true)',
         'policies[1].validateJwt.audiences[0]: must be a non-empty string',
         'policies[1].validateJwt.algorithms[0]: "none" is never allowed: unsigned tokens are controlled by requireSignedTokens',

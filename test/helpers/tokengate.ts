@@ -17,7 +17,7 @@ export interface RunningTokengate {
  * Starts a real tokengate (gRPC on an ephemeral loopback port, ops port too) from YAML text, with a grpc-js client.
  * `${ISSUER}` in the text is replaced by `vars.ISSUER`, and likewise for any other variable.
  */
-export async function startTokengate(yaml: string, vars: Record<string, string> = {}, options: { waitForKeys?: boolean } = {}): Promise<RunningTokengate> {
+export async function startTokengate(yaml: string, vars: Record<string, string> = {}, options: { waitForKeys?: boolean; logLevel?: string } = {}): Promise<RunningTokengate> {
   let text = yaml;
   for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`\${${name}}`, value);
   if (!/^server:/m.test(text)) text = `server:\n  grpc: { address: "127.0.0.1:0" }\n  http: { address: "127.0.0.1:0" }\n${text}`;
@@ -29,7 +29,7 @@ export async function startTokengate(yaml: string, vars: Record<string, string> 
       done();
     },
   });
-  const log = createLogger('debug', sink);
+  const log = createLogger(options.logLevel ?? 'debug', sink);
   const app = await App.start({ config, log });
   if (options.waitForKeys !== false) await app.firstFetches();
   const client = createCheckClient(app.grpcAddress);

@@ -26,6 +26,7 @@ describe('server.workers', () => {
   grpc: { address: "127.0.0.1:${ports.grpc}" }
   http: { address: "127.0.0.1:${ports.http}" }
   workers: 2
+logging: { decisions: all }   # the allow lines' pids show which process served each check
 policies:
   - name: api
     validateJwt:
