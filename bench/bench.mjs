@@ -990,6 +990,7 @@ async function sectionEnvoy(ctx) {
       const requests = g.count + g.skipped;
       const cpuUs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ((treeCpuSeconds(p) - cpu0[k]) * 1e6) / requests]));
       if (variant !== 'ext_authz') delete cpuUs.tokengate;
+      const answerMs = await envoyAnswerTimes();
       const r = {
         variant,
         offered: rps ?? null,
@@ -1004,6 +1005,7 @@ async function sectionEnvoy(ctx) {
         clientCpuPct: g.clientCpuPct,
         serversCpuPct: g.serverCpuPct,
         envoyPeakRssMb: peakRssMb(envoy.pid).tree,
+        answerMs,
       };
       log(`${tag}: ${fmt(r.rps, 0)} rps p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ms cpu µs/req ${JSON.stringify(Object.fromEntries(Object.entries(cpuUs).map(([k, v]) => [k, Math.round(v)])))}${r.errors ? ` ERRORS ${r.errors}` : ''}`);
       return r;
@@ -1031,6 +1033,25 @@ async function sectionEnvoy(ctx) {
   return res;
 }
 
+/**
+ * Each cluster's answer time as Envoy measures it (upstream_rq_time: request sent to response complete), quantiles
+ * over the Envoy process's life (a fresh Envoy per run: the 1 s warm-up included). It separates what a hop costs
+ * from the client's view, which on 2 shared vCPUs also holds ghz's and Envoy's own scheduling delays. Envoy's
+ * histogram buckets are coarse (0.5, 1, 5, 10, 25, 50 ms …; Envoy interpolates within them).
+ */
+async function envoyAnswerTimes() {
+  const stats = JSON.parse(await httpText(`http://127.0.0.1:${PORTS.envoyAdmin}/stats?filter=upstream_rq_time&format=json`));
+  const histograms = stats.stats.find((s) => s.histograms)?.histograms;
+  if (!histograms) return {};
+  const at = (q) => histograms.supported_quantiles.indexOf(q);
+  const out = {};
+  for (const [key, cluster] of [['tokengate', 'tokengate'], ['upstream', 'upstream_grpc']]) {
+    const h = histograms.computed_quantiles.find((c) => c.name === `cluster.${cluster}.upstream_rq_time`);
+    if (h) out[key] = { p50: h.values[at(50)].cumulative, p90: h.values[at(90)].cumulative, p99: h.values[at(99)].cumulative };
+  }
+  return out;
+}
+
 function aggregateEnvoy(runs) {
   const cpu = {};
   for (const k of Object.keys(runs[0].cpuUsPerReq)) cpu[k] = median(runs.map((r) => r.cpuUsPerReq[k]));
@@ -1045,6 +1066,9 @@ function aggregateEnvoy(runs) {
     clientCpuPct: median(runs.map((r) => r.clientCpuPct)),
     serversCpuPct: median(runs.map((r) => r.serversCpuPct)),
     envoyPeakRssMb: Math.max(...runs.map((r) => r.envoyPeakRssMb)),
+    answerMs: Object.fromEntries(
+      Object.keys(runs[0].answerMs ?? {}).map((k) => [k, Object.fromEntries(['p50', 'p90', 'p99'].map((q) => [q, median(runs.map((r) => r.answerMs?.[k]?.[q] ?? NaN))]))]),
+    ),
   };
 }
 
