@@ -711,15 +711,19 @@ async function measure(ctx, { system, scenario, pinned = true, workers = 1, c, c
     const key = `${system}:${workers}`;
     if (!ctx.preflight[key]) ctx.preflight[key] = await preflight(ctx, sut);
     const target = sut.address;
+    let warm;
     if (warmup && warmup !== '0' && warmup !== '0s') {
-      await ghz({ target, set: sc.warm, c: c ?? CFG.concurrency, connections, duration: warmup, skipFirst: 0, pinned, tag: `${tag}-warm` });
+      warm = await ghz({ target, set: sc.warm, c: c ?? CFG.concurrency, connections, duration: warmup, skipFirst: 0, pinned, tag: `${tag}-warm` });
     }
     const hits0 = { ...ctx.issuer.state.hits };
     const cpu0 = treeCpuSeconds(sut.pid);
     // How many requests this run will send, at most: the offered rate, or the best rate seen so far for this case
-    // (+25 %); the ceiling holds no cache, so repeats cannot flatter it and the smallest slice always does.
+    // (+25 %), or on a case's first run its warm-up's rate (+50 %: the warm-up is still JIT-compiling). Never the
+    // whole 100k set when a slice will do: ghz holds its data file decoded (~1 GB for 100k requests), and tokengate's
+    // (b) runs against the full set cost 324-363 µs per check (3 runs) against 213-349 (10 runs) with a 60k slice.
+    // The ceiling holds no cache, so repeats cannot flatter it and the smallest slice always does.
     const estKey = `${system}:${scenario}:${workers}:${pinned}:${c ?? CFG.concurrency}:${connections}`;
-    const rate = rps ?? ctx.rateSeen[estKey];
+    const rate = rps ?? ctx.rateSeen[estKey] ?? (warm?.rps ? warm.rps * 1.5 : undefined);
     const needed = system === 'ceiling' ? 1 : rate ? rate * 1.25 * durS(duration) + skipFirst : undefined;
     const set = dataSlice(sc.data, needed);
     const g = await ghz({ target, set, c: c ?? CFG.concurrency, connections, duration, rps, skipFirst, pinned, tag, serverPids: pidTree(sut.pid) });
