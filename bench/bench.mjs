@@ -718,12 +718,13 @@ async function measure(ctx, { system, scenario, pinned = true, workers = 1, c, c
     const hits0 = { ...ctx.issuer.state.hits };
     const cpu0 = treeCpuSeconds(sut.pid);
     // How many requests this run will send, at most: the offered rate, or the best rate seen so far for this case
-    // (+25 %), or on a case's first run its warm-up's rate (+50 %: the warm-up is still JIT-compiling). Never the
+    // (+25 %), or on a case's first run twice its warm-up's rate (the warm-up is still JIT-compiling: at 1.5× the (b)
+    // slice of the first full run came out short, 40k for 43k requests, and wrapped). Never the
     // whole 100k set when a slice will do: ghz holds its data file decoded (~1 GB for 100k requests), and tokengate's
     // (b) runs against the full set cost 324-363 µs per check (3 runs) against 213-349 (10 runs) with a 60k slice.
     // The ceiling holds no cache, so repeats cannot flatter it and the smallest slice always does.
     const estKey = `${system}:${scenario}:${workers}:${pinned}:${c ?? CFG.concurrency}:${connections}`;
-    const rate = rps ?? ctx.rateSeen[estKey] ?? (warm?.rps ? warm.rps * 1.5 : undefined);
+    const rate = rps ?? ctx.rateSeen[estKey] ?? (warm?.rps ? warm.rps * 2 : undefined);
     const needed = system === 'ceiling' ? 1 : rate ? rate * 1.25 * durS(duration) + skipFirst : undefined;
     const set = dataSlice(sc.data, needed);
     const g = await ghz({ target, set, c: c ?? CFG.concurrency, connections, duration, rps, skipFirst, pinned, tag, serverPids: pidTree(sut.pid) });
