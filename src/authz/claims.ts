@@ -27,17 +27,18 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
   const exp = numericDate(payload, 'exp');
   const nbf = numericDate(payload, 'nbf');
   const iat = numericDate(payload, 'iat');
-  const skewNote = `now ${Math.floor(now)}, clock skew ${skew}s`;
+  // Formatted only for a message or a trace: a passing check on the hot path builds no strings.
+  const skewNote = () => `now ${Math.floor(now)}, clock skew ${skew}s`;
   if (exp === undefined) {
     if (policy.spec.requireExpirationTime) throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
     trace?.({ step: 'exp', ok: true, detail: 'absent, allowed (requireExpirationTime: false)' });
   } else {
-    if (exp <= now - skew) throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote})`, { claim: 'exp' });
-    trace?.({ step: 'exp', ok: true, detail: `${exp}, expires in ${Math.round(exp - now)}s (${skewNote})` });
+    if (exp <= now - skew) throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote()})`, { claim: 'exp' });
+    trace?.({ step: 'exp', ok: true, detail: `${exp}, expires in ${Math.round(exp - now)}s (${skewNote()})` });
   }
   if (nbf !== undefined) {
-    if (nbf > now + skew) throw new AuthzError('TokenNotYetValid', `token not valid before ${nbf} (${skewNote})`, { claim: 'nbf' });
-    trace?.({ step: 'nbf', ok: true, detail: `${nbf} (${skewNote})` });
+    if (nbf > now + skew) throw new AuthzError('TokenNotYetValid', `token not valid before ${nbf} (${skewNote()})`, { claim: 'nbf' });
+    trace?.({ step: 'nbf', ok: true, detail: `${nbf} (${skewNote()})` });
   }
   if (iat !== undefined) trace?.({ step: 'iat', ok: true, detail: `${iat}` });
   const maxLifetime = policy.spec.maxLifetimeSeconds;
@@ -127,9 +128,9 @@ function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: T
   }
   const has = new Set(seen ?? []);
   const ok = rule.match === 'all' ? rule.values.every((v) => has.has(v)) : rule.values.some((v) => has.has(v));
-  const detail = `needs ${rule.match} of [${rule.values.join(', ')}], token has [${[...has].join(', ')}]`;
+  const detail = () => `needs ${rule.match} of [${rule.values.join(', ')}], token has [${[...has].join(', ')}]`;
   if (!ok) {
-    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimValueNotAllowed', `claim ${rule.name}: ${detail}`, { claim: rule.name });
+    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimValueNotAllowed', `claim ${rule.name}: ${detail()}`, { claim: rule.name });
   }
-  trace?.({ step: `claim ${rule.name}`, ok: true, detail });
+  trace?.({ step: `claim ${rule.name}`, ok: true, detail: detail() });
 }
