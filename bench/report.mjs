@@ -361,12 +361,14 @@ if (S.envoy) {
     for (const rate of ev.rates ?? []) {
       const a = ev.fixed[rate]?.ext_authz?.median?.answerMs;
       if (!a?.tokengate || !a?.upstream) continue;
-      const q = (x) => `${ms(x.p50)} / ${ms(x.p90)} / ${ms(x.p99)}`;
+      // Envoy records upstream_rq_time in whole milliseconds: a sub-millisecond answer is a 0.
+      const one = (v) => (v < 1 ? '< 1' : ms(v));
+      const q = (x) => `${one(x.p50)} / ${one(x.p90)} / ${one(x.p99)}`;
       view.push([num(rate), q(a.tokengate), q(a.upstream)]);
     }
     if (view.length) {
       p(
-        'The same ext_authz runs as Envoy sees each hop (`upstream_rq_time`: request sent to answer complete; Envoy\'s histogram buckets are coarse, 1-5-10-25-50 ms, interpolated; the 1 s warm-up included). tokengate\'s answers against those of the allow-all grpc-js upstream (`bench/ceiling_server.mjs`) behind the same Envoy, in the same run:',
+        'The same ext_authz runs as Envoy sees each hop (`upstream_rq_time`: request sent to answer complete, recorded in whole milliseconds, so a sub-millisecond answer counts as 0; Envoy\'s histogram buckets are coarse, 0.5-1-5-10-25-50 ms, interpolated; the 1 s warm-up included). tokengate\'s answers against those of the allow-all grpc-js upstream (`bench/ceiling_server.mjs`) behind the same Envoy, in the same run:',
         '',
       );
       p(table(['offered /s', 'tokengate p50 / p90 / p99 ms', 'no-op grpc-js upstream p50 / p90 / p99 ms'], view));
