@@ -20,7 +20,7 @@ export interface CheckServiceDeps {
 export function createCheckHandler(deps: CheckServiceDeps) {
   return (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>): void => {
     const started = process.hrtime.bigint();
-    void decide(call.request, deps).then((decision) => {
+    void decide(call.request, deps).then(({ decision, requestId }) => {
       let response: CheckResponseMessage;
       try {
         response = toCheckResponse(decision);
@@ -29,23 +29,31 @@ export function createCheckHandler(deps: CheckServiceDeps) {
         response = toCheckResponse(decision);
       }
       callback(null, response);
-      recordDecision(deps, decision, call.request, Number(process.hrtime.bigint() - started) / 1e9);
+      recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
     });
   };
 }
 
-async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Promise<Decision> {
+/** The decision, and the request id for its log line (from `headers` or `header_map`, as toAuthzRequest reads it). */
+interface Outcome {
+  readonly decision: Decision;
+  readonly requestId: string | undefined;
+}
+
+async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Promise<Outcome> {
+  let requestId: string | undefined;
   try {
     const runtime = deps.runtime();
     const req = toAuthzRequest(request);
-    if (!deps.log.isLevelEnabled('debug')) return await authorize(req, runtime, { deadlineMs: runtime.config.server.checkDeadlineMs });
+    requestId = req.requestId;
+    if (!deps.log.isLevelEnabled('debug')) return { decision: await authorize(req, runtime, { deadlineMs: runtime.config.server.checkDeadlineMs }), requestId };
     // debug: the same trace `tokengate explain` prints, one line per check.
     const steps: TraceStep[] = [];
     const decision = await authorize(req, runtime, { deadlineMs: runtime.config.server.checkDeadlineMs, trace: (s) => steps.push(s) });
-    deps.log.debug({ requestId: req.requestId, steps }, 'check trace');
-    return decision;
+    deps.log.debug({ requestId, steps }, 'check trace');
+    return { decision, requestId };
   } catch (err) {
-    return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
+    return { decision: deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined), requestId };
   }
 }
 
@@ -54,14 +62,13 @@ async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Pro
  * logged at info only with `logging.decisions: all`: at thousands of checks a second an info line per allow is most
  * of the log volume and, after the transport, the largest cost of a cached check; the metrics count them either way.
  */
-export function recordDecision(deps: CheckServiceDeps, decision: Decision, request: CheckRequestMessage, seconds: number): void {
+export function recordDecision(deps: CheckServiceDeps, decision: Decision, requestId: string | undefined, seconds: number): void {
   const policy = decision.policy?.name ?? '';
   const verdict = decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny';
   const reason = decision.allowed ? (decision.wouldDeny?.reason ?? '') : decision.reason;
   deps.metrics?.decisions.inc({ policy, decision: verdict, reason });
   deps.metrics?.checkDuration.observe(seconds);
   const logged = deps.runtime().config.logging.decisions;
-  const requestId = request.attributes?.request?.http?.headers?.['x-request-id'];
   if (!decision.allowed) {
     // Internal errors and missing keys are the operator's problem, not the caller's: always a warning.
     const serious = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable';

@@ -38,16 +38,18 @@ policies:
 `;
 }
 
-/** Runs an allowed, a denied and a KeysUnavailable check at log level info; returns the `check` lines by request id. */
+/** Runs an allowed, two denied (headers, header_map) and a KeysUnavailable check at level info; returns the `check` lines by request id. */
 async function decisionLines(logging: string) {
   const tg = await startTokengate(config(logging), {}, { logLevel: 'info', waitForKeys: false });
   try {
     await tg.app.firstFetches();
     const token = await issuer.sign({ sub: 'alice' });
-    const send = (id: string, path: string, headers: Record<string, string>) =>
-      tg.client.check(envoyCheckRequest({ path, headers: { ...headers, 'x-request-id': id } }));
+    const send = (id: string, path: string, headers: Record<string, string>, rawHeaders = false) =>
+      tg.client.check(envoyCheckRequest({ path, headers: { ...headers, 'x-request-id': id }, rawHeaders }));
     expect((await send('allowed', '/orders', bearer(token))).status.code).toBe(0);
     expect((await send('denied', '/orders', {})).status.code).not.toBe(0);
+    // Envoy with encode_raw_headers sends header_map: the line still carries the request id.
+    expect((await send('denied-raw', '/orders', {}, true)).status.code).not.toBe(0);
     expect((await send('no-keys', '/dark', bearer(token))).status.code).not.toBe(0);
     const lines = tg.logs.filter((l) => l.msg === 'check');
     return Object.fromEntries(lines.map((l) => [l.requestId as string, l]));
@@ -59,14 +61,15 @@ async function decisionLines(logging: string) {
 describe('logging.decisions', () => {
   it('defaults to deny: denials get a line, allows do not, a missing-keys denial is a warning', async () => {
     const lines = await decisionLines('{ level: info }');
-    expect(Object.keys(lines).sort()).toEqual(['denied', 'no-keys']);
+    expect(Object.keys(lines).sort()).toEqual(['denied', 'denied-raw', 'no-keys']);
     expect(lines.denied).toMatchObject({ level: 'info', policy: 'orders', decision: 'deny', reason: 'TokenNotPresent' });
+    expect(lines['denied-raw']).toMatchObject({ level: 'info', policy: 'orders', decision: 'deny', reason: 'TokenNotPresent' });
     expect(lines['no-keys']).toMatchObject({ level: 'warn', policy: 'dark', decision: 'deny', reason: 'KeysUnavailable' });
   });
 
   it('all: allows get an info line with the subject too', async () => {
     const lines = await decisionLines('{ level: info, decisions: all }');
-    expect(Object.keys(lines).sort()).toEqual(['allowed', 'denied', 'no-keys']);
+    expect(Object.keys(lines).sort()).toEqual(['allowed', 'denied', 'denied-raw', 'no-keys']);
     expect(lines.allowed).toMatchObject({ level: 'info', policy: 'orders', decision: 'allow', sub: 'alice' });
   });
 
