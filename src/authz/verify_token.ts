@@ -1,5 +1,5 @@
 import { AuthzError } from '../errors.js';
-import { MAX_TOKEN_LENGTH, decodeJws, type DecodedJws } from '../jwt/decode_jws.js';
+import { MAX_TOKEN_LENGTH, decodeJws, isCompactJws, type DecodedJws } from '../jwt/decode_jws.js';
 import { decryptJwe } from '../jwt/decrypt_jwe.js';
 import { verifySignature } from '../jwt/verify_signature.js';
 import { keyFitsAlgorithm, type VerificationKey } from '../keys/verification_key.js';
@@ -86,7 +86,7 @@ function isCompactJwe(token: string): boolean {
 async function decryptToSigned(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<string | VerifiedToken> {
   if (token.length > MAX_TOKEN_LENGTH) throw new AuthzError('JwtInvalid', `token is longer than ${MAX_TOKEN_LENGTH} characters`);
   const plaintext = await decryptJwe(token, policy.decryptionKeys);
-  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(plaintext)) {
+  if (isCompactJws(plaintext)) {
     ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token decrypted; verifying the signed token inside' });
     return plaintext;
   }

@@ -6,6 +6,11 @@ export const MAX_TOKEN_LENGTH = 16 * 1024;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** header.payload.signature, each base64url; the signature may be empty (alg none). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Whether text has the shape of a compact JWS (what a decrypted JWE holds when it wraps a signed token). */
+export function isCompactJws(text: string): boolean {
+  return COMPACT_JWS.test(text);
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -33,7 +38,7 @@ export function decodeJws(token: string): DecodedJws {
   if (token.length > MAX_TOKEN_LENGTH) throw invalid(`token is longer than ${MAX_TOKEN_LENGTH} characters`);
   // One regular expression over the whole token is about 3× cheaper than splitting it and testing each part; a
   // token that fails it goes through malformed() for a specific message.
-  if (!COMPACT_JWS.test(token)) throw malformed(token);
+  if (!isCompactJws(token)) throw malformed(token);
   const firstDot = token.indexOf('.');
   const secondDot = token.indexOf('.', firstDot + 1);
   const headerSegment = token.slice(0, firstDot);
