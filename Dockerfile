@@ -47,5 +47,6 @@ EXPOSE 9090
 # time per check stays the same. At 2 MiB, checks still in flight survive two scavenges and are promoted, which
 # doubled GC time per check (measured with --trace-gc over 60k checks). --heap-growing-percent=200 fixes the old
 # generation's growth between full GCs at 3x the live heap (V8 picks up to 4x): peak RSS drops by about 25 MB for
-# two or three more full GCs of ~15 ms in 10 s at full load; 150 % cost throughput. npm run bench reads these flags.
+# two more full GCs of ~15 ms in 10 s at full load (6 instead of 4 in one --trace-gc run); 150 % cost throughput.
+# npm run bench reads these flags.
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "dist/cli.js", "serve"]
