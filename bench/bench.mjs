@@ -10,7 +10,7 @@
 //   workers   two cores, nothing pinned, ghz --connections 2: one process vs 2 workers (tokengate server.workers: 2,
 //             ceiling --workers 2), scenarios a and b
 //   ready     time from spawning tokengate to /readyz 200, the issuer answering every request after 10 ms
-//   envoy     ghz -> Envoy (noauth | jwt_authn | ext_authz -> tokengate) -> gRPC upstream (ceiling server), unpinned
+//   envoy     ghz -> Envoy (noauth | jwt_authn | ext_authz -> tokengate | ext_authz -> allow-all ceiling) -> gRPC upstream (ceiling server), unpinned
 //
 // Each figure: fresh server process per run (so no run sees another's cache), a warm-up ghz run on a disjoint token
 // set (not measured), then the measured ghz run with --skipFirst; median of BENCH_RUNS runs.
@@ -64,6 +64,7 @@ const PORTS = {
   envoyListener: int(env.BENCH_ENVOY_PORT, 18500),
   envoyAdmin: int(env.BENCH_ENVOY_ADMIN_PORT, 18501),
   upstream: int(env.BENCH_UPSTREAM_PORT, 18502),
+  authzCeiling: int(env.BENCH_AUTHZ_CEILING_PORT, 18503),
 };
 /**
  * Node flags tokengate runs with in production: read from the image's ENTRYPOINT, so the bench measures the process
@@ -942,7 +943,7 @@ async function sectionEnvoy(ctx) {
   const m = ctx.issuer.manifest;
   const files = writeEnvoyConfigs(
     join(OUT, 'envoy'),
-    { listenerPort: PORTS.envoyListener, adminPort: PORTS.envoyAdmin, upstreamPort: PORTS.upstream, tokengatePort: PORTS.server },
+    { listenerPort: PORTS.envoyListener, adminPort: PORTS.envoyAdmin, upstreamPort: PORTS.upstream, tokengatePort: PORTS.server, authzCeilingPort: PORTS.authzCeiling },
     { jwksFile: join(DATA, 'jwks.json'), issuer: m.issuer, audience: m.audience, scope: m.scope, policy: m.policy },
   );
   const validated = {};
@@ -952,6 +953,8 @@ async function sectionEnvoy(ctx) {
   }
   const upstream = await startSystem(ctx, 'ceiling', { pinned: false, port: PORTS.upstream, name: 'upstream' });
   const tg = await startSystem(ctx, 'tokengate', { pinned: false, name: 'tokengate-envoy' });
+  // The ext_authz hop's own ceiling: the allow-all grpc-js server as Envoy's authorization service.
+  const authzCeiling = await startSystem(ctx, 'ceiling', { pinned: false, port: PORTS.authzCeiling, name: 'authz-ceiling' });
   const md = { authorization: `Bearer ${ctx.token}` };
   const res = { validated, concurrency: CFG.envoyConcurrency, connections: CFG.envoyConnections, preflight: {}, max: {}, fixed: {} };
 
@@ -982,19 +985,21 @@ async function sectionEnvoy(ctx) {
         };
         res.preflight[variant] = { valid: await verdict(ctx.token), forged: await verdict(tamper(ctx.token)) };
         client.close();
-        if (res.preflight[variant].valid !== 'allow' || (variant !== 'noauth' && res.preflight[variant].forged === 'allow')) {
+        const deniesForged = variant === 'jwt_authn' || variant === 'ext_authz';
+        if (res.preflight[variant].valid !== 'allow' || (deniesForged && res.preflight[variant].forged === 'allow')) {
           throw new Error(`envoy ${variant} preflight: ${JSON.stringify(res.preflight[variant])}`);
         }
       }
       const target = `127.0.0.1:${PORTS.envoyListener}`;
       const common = { target, set: '{}', metadata: md, connections: CFG.envoyConnections, pinned: false };
       await ghz({ ...common, duration: '1s', skipFirst: 0, tag: `${tag}-warm` });
-      const pids = { envoy: envoy.pid, tokengate: tg.pid, upstream: upstream.pid };
+      // `tokengate` is whichever process answers the ext_authz hop: tokengate, or the allow-all ceiling.
+      const authzPid = { ext_authz: tg.pid, ext_authz_ceiling: authzCeiling.pid }[variant];
+      const pids = { envoy: envoy.pid, ...(authzPid ? { tokengate: authzPid } : {}), upstream: upstream.pid };
       const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, treeCpuSeconds(p)]));
-      const g = await ghz({ ...common, rps, tag, serverPids: [envoy.pid, ...(variant === 'ext_authz' ? [tg.pid] : []), upstream.pid], skipFirst: rps ? Math.max(50, Math.min(CFG.skipFirst, Math.round(rps / 4))) : CFG.skipFirst });
+      const g = await ghz({ ...common, rps, tag, serverPids: Object.values(pids), skipFirst: rps ? Math.max(50, Math.min(CFG.skipFirst, Math.round(rps / 4))) : CFG.skipFirst });
       const requests = g.count + g.skipped;
       const cpuUs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, ((treeCpuSeconds(p) - cpu0[k]) * 1e6) / requests]));
-      if (variant !== 'ext_authz') delete cpuUs.tokengate;
       const answerMs = await envoyAnswerTimes();
       const r = {
         variant,
@@ -1033,6 +1038,7 @@ async function sectionEnvoy(ctx) {
     res.tokengateMetrics = await tokengateCounters();
   } finally {
     await tg.stop();
+    await authzCeiling.stop();
     await upstream.stop();
   }
   return res;

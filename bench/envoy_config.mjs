@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Envoy bootstraps for the through-Envoy part of the bench: one listener (loopback, gRPC/h2c and HTTP/1.1), all traffic
-// routed to a gRPC upstream (bench/ceiling_server.mjs, an allow-all Check service), with one of three auth setups:
+// routed to a gRPC upstream (bench/ceiling_server.mjs, an allow-all Check service), with one of these auth setups:
 //
 //   noauth     no auth filter (the baseline)
 //   jwt_authn  Envoy's own JWT filter with the same JWKS (local file), issuer and audience, plus an RBAC filter for the
 //              scope rule (scp must contain the scope) on the verified payload; jwt_cache_config on (100 tokens/worker)
 //   ext_authz  ext_authz gRPC -> tokengate, the settings of the shipped envoy/envoy.yaml (timeout 0.25 s, fail closed,
 //              503 on error, allowed_headers authorization/cookie/x-request-id, context_extensions policy=orders)
+//   ext_authz_ceiling  the same ext_authz filter, but its gRPC service is the allow-all grpc-js server
+//              (bench/ceiling_server.mjs): what the hop costs when the authorization server does nothing at all
 //
-// No access log in any variant (the shipped config logs every request to stdout; that cost is the same in all three
+// No access log in any variant (the shipped config logs every request to stdout; that cost is the same in all of them
 // and would only blur the difference).
 //
-//   node bench/envoy_config.mjs --validate [--envoy BIN]   render all three into bench/out/envoy/ and run
+//   node bench/envoy_config.mjs --validate [--envoy BIN]   render all four into bench/out/envoy/ and run
 //                                                          `envoy --mode validate` on each
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,11 +22,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const VARIANTS = ['noauth', 'jwt_authn', 'ext_authz'];
+export const VARIANTS = ['noauth', 'jwt_authn', 'ext_authz', 'ext_authz_ceiling'];
+
+const EXT_AUTHZ_VARIANTS = new Set(['ext_authz', 'ext_authz_ceiling']);
 
 /**
- * @param {'noauth'|'jwt_authn'|'ext_authz'} variant
- * @param {{ listenerPort: number, adminPort: number, upstreamPort: number, tokengatePort?: number }} ports
+ * @param {'noauth'|'jwt_authn'|'ext_authz'|'ext_authz_ceiling'} variant
+ * @param {{ listenerPort: number, adminPort: number, upstreamPort: number, tokengatePort?: number, authzCeilingPort?: number }} ports
  * @param {{ jwksFile: string, issuer: string, audience: string, scope: string, policy: string }} auth
  */
 export function envoyBenchConfig(variant, ports, auth) {
@@ -79,7 +83,7 @@ export function envoyBenchConfig(variant, ports, auth) {
       },
     });
   }
-  if (variant === 'ext_authz') {
+  if (EXT_AUTHZ_VARIANTS.has(variant)) {
     filters.push({
       name: 'envoy.filters.http.ext_authz',
       typed_config: {
@@ -112,7 +116,9 @@ export function envoyBenchConfig(variant, ports, auth) {
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
   });
   const clusters = [cluster('upstream_grpc', ports.upstreamPort)];
+  // Both ext_authz variants name the cluster `tokengate`, so the filter config is byte-for-byte the same.
   if (variant === 'ext_authz') clusters.push(cluster('tokengate', ports.tokengatePort));
+  if (variant === 'ext_authz_ceiling') clusters.push(cluster('tokengate', ports.authzCeilingPort));
 
   return {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: ports.adminPort } } },
@@ -159,7 +165,7 @@ export function envoyBenchConfig(variant, ports, auth) {
   };
 }
 
-/** Writes the three configs (JSON is valid YAML for Envoy) and returns their paths. */
+/** Writes the four configs (JSON is valid YAML for Envoy) and returns their paths. */
 export function writeEnvoyConfigs(dir, ports, auth) {
   mkdirSync(dir, { recursive: true });
   const files = {};
@@ -180,7 +186,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const envoy = values.envoy ?? process.env.ENVOY_BIN ?? join(root, '.tools', 'envoy-venv', 'bin', 'envoy');
   const files = writeEnvoyConfigs(
     join(HERE, 'out', 'envoy'),
-    { listenerPort: 18500, adminPort: 18501, upstreamPort: 18502, tokengatePort: 18491 },
+    { listenerPort: 18500, adminPort: 18501, upstreamPort: 18502, tokengatePort: 18491, authzCeilingPort: 18503 },
     { jwksFile: join(HERE, 'out', 'data', 'jwks.json'), issuer: 'http://127.0.0.1:18480', audience: 'api://tokengate-bench', scope: 'orders.read', policy: 'orders' },
   );
   for (const [v, f] of Object.entries(files)) {

@@ -93,9 +93,12 @@ const verdict = (pass) => (pass === null || pass === undefined ? 'n/a' : pass ? 
     const f = ev.fixed?.[half];
     const add = f ? f.ext_authz.median.p99 - f.noauth.median.p99 : null;
     const addJ = f ? f.jwt_authn.median.p99 - f.noauth.median.p99 : null;
+    // Results from before the allow-all ext_authz variant existed have no such row.
+    const addC = f?.ext_authz_ceiling ? f.ext_authz_ceiling.median.p99 - f.noauth.median.p99 : null;
+    const signed = (x) => `${x >= 0 ? '+' : ''}${ms(x)} ms`;
     target(
       `Through Envoy: p99 added by ext_authz → tokengate over no-auth at ${num(half)}/s (≈ half of the ext_authz path's max ${num(maxA)}/s)`,
-      add === null ? '–' : `${add >= 0 ? '+' : ''}${ms(add)} ms (jwt_authn: ${addJ >= 0 ? '+' : ''}${ms(addJ)} ms)`,
+      add === null ? '–' : `${signed(add)} (jwt_authn: ${signed(addJ)}${addC === null ? '' : `; ext_authz → allow-all grpc-js server: ${signed(addC)}`})`,
       '≤ 1 ms',
       add === null ? null : add <= 1,
     );
@@ -334,14 +337,14 @@ if (S.envoy) {
     p(
       `ghz → Envoy ${R.versions.envoy ?? ''} (\`--concurrency ${ev.concurrency}\`, configs \`${Object.values(ev.validated).join('`, `')}\`, each passed \`envoy --mode validate\`) → gRPC upstream (\`bench/ceiling_server.mjs\`). ` +
         `The client sends \`authorization: Bearer <RS256 token>\` (one token, repeated) as gRPC metadata, ghz \`--connections ${ev.connections}\`, \`-c ${C.concurrency}\`. Nothing pinned: ghz, Envoy, tokengate and the upstream share the ${R.machine.nproc} vCPUs. ` +
-        `jwt_authn: same JWKS (local file), issuer, audience, RBAC filter for the scope rule, \`jwt_cache_config\` 100 tokens. ext_authz: the shipped envoy/envoy.yaml settings.`,
+        `jwt_authn: same JWKS (local file), issuer, audience, RBAC filter for the scope rule, \`jwt_cache_config\` 100 tokens. ext_authz: the shipped envoy/envoy.yaml settings. ext_authz → allow-all grpc-js server: the same filter with \`bench/ceiling_server.mjs\` as the authorization service, so it shows what the hop costs when the server does nothing.`,
     );
     p(`Preflight: ${Object.entries(ev.preflight).map(([k, v]) => `${k}: valid → ${v.valid}, forged → ${v.forged}`).join('; ')}.`);
-    const vnames = { noauth: 'no auth filter', jwt_authn: 'jwt_authn (+RBAC scope)', ext_authz: 'ext_authz → tokengate' };
+    const vnames = { noauth: 'no auth filter', jwt_authn: 'jwt_authn (+RBAC scope)', ext_authz: 'ext_authz → tokengate', ext_authz_ceiling: 'ext_authz → allow-all grpc-js server (the hop\'s ceiling)' };
     p('Maximum rate (closed loop):', '');
     p(
       table(
-        ['Variant', 'RPS', 'p50 ms', 'p99 ms', 'CPU µs/req (Envoy / tokengate / upstream)', 'ghz CPU %'],
+        ['Variant', 'RPS', 'p50 ms', 'p99 ms', 'CPU µs/req (Envoy / ext_authz server / upstream)', 'ghz CPU %'],
         Object.entries(ev.max).map(([v, x]) => [vnames[v], num(x.median.rps), ms(x.median.p50), ms(x.median.p99), [x.median.cpuUsPerReq.envoy, x.median.cpuUsPerReq.tokengate, x.median.cpuUsPerReq.upstream].map((c) => num(c)).join(' / '), num(x.median.clientCpuPct)]),
       ),
     );
@@ -350,28 +353,29 @@ if (S.envoy) {
     for (const rate of ev.rates ?? []) {
       const f = ev.fixed[rate];
       if (!f) continue;
-      for (const v of ['noauth', 'jwt_authn', 'ext_authz']) {
+      for (const v of ['noauth', 'jwt_authn', 'ext_authz', 'ext_authz_ceiling']) {
+        if (!f[v]) continue;
         const x = f[v].median;
         const base = f.noauth.median;
         rows.push([num(rate), vnames[v], num(x.rps), ms(x.p50), ms(x.p99), v === 'noauth' ? '–' : `${x.p50 - base.p50 >= 0 ? '+' : ''}${ms(x.p50 - base.p50)}`, v === 'noauth' ? '–' : `${x.p99 - base.p99 >= 0 ? '+' : ''}${ms(x.p99 - base.p99)}`, [x.cpuUsPerReq.envoy, x.cpuUsPerReq.tokengate, x.cpuUsPerReq.upstream].map((c) => num(c)).join(' / ')]);
       }
     }
-    p(table(['offered /s', 'Variant', 'achieved /s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'CPU µs/req (Envoy / tokengate / upstream)'], rows));
+    p(table(['offered /s', 'Variant', 'achieved /s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'CPU µs/req (Envoy / ext_authz server / upstream)'], rows));
     const view = [];
+    // Envoy records upstream_rq_time in whole milliseconds: a sub-millisecond answer is a 0.
+    const one = (v) => (v < 1 ? '< 1' : ms(v));
+    const q = (x) => (x ? `${one(x.p50)} / ${one(x.p90)} / ${one(x.p99)}` : '–');
     for (const rate of ev.rates ?? []) {
       const a = ev.fixed[rate]?.ext_authz?.median?.answerMs;
       if (!a?.tokengate || !a?.upstream) continue;
-      // Envoy records upstream_rq_time in whole milliseconds: a sub-millisecond answer is a 0.
-      const one = (v) => (v < 1 ? '< 1' : ms(v));
-      const q = (x) => `${one(x.p50)} / ${one(x.p90)} / ${one(x.p99)}`;
-      view.push([num(rate), q(a.tokengate), q(a.upstream)]);
+      view.push([num(rate), q(a.tokengate), q(ev.fixed[rate]?.ext_authz_ceiling?.median?.answerMs?.tokengate), q(a.upstream)]);
     }
     if (view.length) {
       p(
-        'The same ext_authz runs as Envoy sees each hop (`upstream_rq_time`: request sent to answer complete, recorded in whole milliseconds, so a sub-millisecond answer counts as 0; Envoy\'s histogram buckets are coarse, 0.5-1-5-10-25-50 ms, interpolated; the 1 s warm-up included). tokengate\'s answers against those of the allow-all grpc-js upstream (`bench/ceiling_server.mjs`) behind the same Envoy, in the same run:',
+        'The same ext_authz runs as Envoy sees each hop (`upstream_rq_time`: request sent to answer complete, recorded in whole milliseconds, so a sub-millisecond answer counts as 0; Envoy\'s histogram buckets are coarse, 0.5-1-5-10-25-50 ms, interpolated; the 1 s warm-up included). tokengate\'s answers against those of the allow-all grpc-js server (`bench/ceiling_server.mjs`), once as the ext_authz service (the ext_authz_ceiling runs) and once as the upstream behind the same Envoy:',
         '',
       );
-      p(table(['offered /s', 'tokengate p50 / p90 / p99 ms', 'no-op grpc-js upstream p50 / p90 / p99 ms'], view));
+      p(table(['offered /s', 'ext_authz → tokengate p50 / p90 / p99 ms', 'ext_authz → allow-all grpc-js p50 / p90 / p99 ms', 'no-op grpc-js upstream p50 / p90 / p99 ms'], view));
     }
   }
 }
