@@ -25,6 +25,8 @@ const C = R.config;
 const num = (x, d = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
 const ms = (x) => (typeof x === 'number' && Number.isFinite(x) ? (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1)) : '–');
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
+/** A difference in ms with its sign: "+1.23", "-0.456". */
+const signedMs = (x) => `${x >= 0 ? '+' : ''}${ms(x)}`;
 // Numeric columns (a unit or a ratio in the header) are right-aligned.
 const table = (head, rows) =>
   [`| ${head.join(' | ')} |`, `|${head.map((h) => (/RPS|ms\b|µs|MB|%|÷|\/s|Processes/.test(h) ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -74,13 +76,15 @@ const verdict = (pass) => (pass === null || pass === undefined ? 'n/a' : pass ? 
     common.length ? better === common.length : null,
   );
   const w = S.workers?.results ?? {};
-  const w1 = w['tokengate:a:w1']?.median;
-  const w2 = Object.entries(w).find(([k]) => k.startsWith('tokengate:a:w') && !k.endsWith(':w1'))?.[1]?.median;
-  const sc = ratio(w2?.rps, w1?.rps);
-  // The same measure for the allow-all ceiling: what two processes can gain at all on this machine with ghz beside them.
-  const c1 = w['ceiling:a:w1']?.median;
-  const c2 = Object.entries(w).find(([k]) => k.startsWith('ceiling:a:w') && !k.endsWith(':w1'))?.[1]?.median;
-  const scCeiling = ratio(c2?.rps, c1?.rps);
+  /** Scenario (a) with several processes and with one, unpinned. */
+  const scaling = (system) => {
+    const one = w[`${system}:a:w1`]?.median;
+    const many = Object.entries(w).find(([k]) => k.startsWith(`${system}:a:w`) && !k.endsWith(':w1'))?.[1]?.median;
+    return { one, many, ratio: ratio(many?.rps, one?.rps) };
+  };
+  const { one: w1, many: w2, ratio: sc } = scaling('tokengate');
+  // The allow-all ceiling's gain: what two processes can get at all on this machine with ghz beside them.
+  const scCeiling = scaling('ceiling').ratio;
   target(
     'Two cores, repeated tokens: tokengate workers / one unpinned process (ghz --connections 2)',
     sc === null ? (S.workers?.supported?.tokengate === false ? 'not supported by this build (server.workers rejected)' : '–') : `${sc.toFixed(2)} (${num(w2?.rps)} / ${num(w1?.rps)})${scCeiling === null ? '' : `; the ceiling: ${scCeiling.toFixed(2)}`}`,
@@ -101,7 +105,7 @@ const verdict = (pass) => (pass === null || pass === undefined ? 'n/a' : pass ? 
     const addJ = f ? f.jwt_authn.median.p99 - f.noauth.median.p99 : null;
     // Results from before the allow-all ext_authz variant existed have no such row.
     const addC = f?.ext_authz_ceiling ? f.ext_authz_ceiling.median.p99 - f.noauth.median.p99 : null;
-    const signed = (x) => `${x >= 0 ? '+' : ''}${ms(x)} ms`;
+    const signed = (x) => `${signedMs(x)} ms`;
     target(
       `Through Envoy: p99 added by ext_authz → tokengate over no-auth at ${num(half)}/s (≈ half of the ext_authz path's max ${num(maxA)}/s)`,
       add === null ? '–' : `${signed(add)} (jwt_authn: ${signed(addJ)}${addC === null ? '' : `; ext_authz → allow-all grpc-js server: ${signed(addC)}`})`,
@@ -363,7 +367,7 @@ if (S.envoy) {
         if (!f[v]) continue;
         const x = f[v].median;
         const base = f.noauth.median;
-        rows.push([num(rate), vnames[v], num(x.rps), ms(x.p50), ms(x.p99), v === 'noauth' ? '–' : `${x.p50 - base.p50 >= 0 ? '+' : ''}${ms(x.p50 - base.p50)}`, v === 'noauth' ? '–' : `${x.p99 - base.p99 >= 0 ? '+' : ''}${ms(x.p99 - base.p99)}`, [x.cpuUsPerReq.envoy, x.cpuUsPerReq.tokengate, x.cpuUsPerReq.upstream].map((c) => num(c)).join(' / ')]);
+        rows.push([num(rate), vnames[v], num(x.rps), ms(x.p50), ms(x.p99), v === 'noauth' ? '–' : signedMs(x.p50 - base.p50), v === 'noauth' ? '–' : signedMs(x.p99 - base.p99), [x.cpuUsPerReq.envoy, x.cpuUsPerReq.tokengate, x.cpuUsPerReq.upstream].map((c) => num(c)).join(' / ')]);
       }
     }
     p(table(['offered /s', 'Variant', 'achieved /s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'CPU µs/req (Envoy / ext_authz server / upstream)'], rows));
