@@ -24,6 +24,9 @@ import { parseArgs } from 'node:util';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const VARIANTS = ['noauth', 'jwt_authn', 'ext_authz', 'ext_authz_ceiling'];
 
+/** The variants that check the token: a forged one must be refused there (the bench's preflight). */
+export const TOKEN_CHECKING_VARIANTS = new Set(['jwt_authn', 'ext_authz']);
+
 const EXT_AUTHZ_VARIANTS = new Set(['ext_authz', 'ext_authz_ceiling']);
 
 /**

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { VARIANTS as ENVOY_VARIANTS } from './envoy_config.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -350,12 +351,14 @@ if (S.envoy) {
         `jwt_authn: same JWKS (local file), issuer, audience, RBAC filter for the scope rule, \`jwt_cache_config\` 100 tokens. ext_authz: the shipped envoy/envoy.yaml settings. ext_authz → allow-all grpc-js server: the same filter with \`bench/ceiling_server.mjs\` as the authorization service, so it shows what the hop costs when the server does nothing.`,
     );
     p(`Preflight: ${Object.entries(ev.preflight).map(([k, v]) => `${k}: valid → ${v.valid}, forged → ${v.forged}`).join('; ')}.`);
+    // `tokengate` in cpuUsPerReq is whichever process answered the ext_authz hop (tokengate or the allow-all server).
+    const cpuPerHop = (m) => [m.cpuUsPerReq.envoy, m.cpuUsPerReq.tokengate, m.cpuUsPerReq.upstream].map((c) => num(c)).join(' / ');
     const vnames = { noauth: 'no auth filter', jwt_authn: 'jwt_authn (+RBAC scope)', ext_authz: 'ext_authz → tokengate', ext_authz_ceiling: 'ext_authz → allow-all grpc-js server (the hop\'s ceiling)' };
     p('Maximum rate (closed loop):', '');
     p(
       table(
         ['Variant', 'RPS', 'p50 ms', 'p99 ms', 'CPU µs/req (Envoy / ext_authz server / upstream)', 'ghz CPU %'],
-        Object.entries(ev.max).map(([v, x]) => [vnames[v], num(x.median.rps), ms(x.median.p50), ms(x.median.p99), [x.median.cpuUsPerReq.envoy, x.median.cpuUsPerReq.tokengate, x.median.cpuUsPerReq.upstream].map((c) => num(c)).join(' / '), num(x.median.clientCpuPct)]),
+        Object.entries(ev.max).map(([v, x]) => [vnames[v], num(x.median.rps), ms(x.median.p50), ms(x.median.p99), cpuPerHop(x.median), num(x.median.clientCpuPct)]),
       ),
     );
     p('Fixed request rates: latency and what each auth setup adds over no-auth:', '');
@@ -363,11 +366,11 @@ if (S.envoy) {
     for (const rate of ev.rates ?? []) {
       const f = ev.fixed[rate];
       if (!f) continue;
-      for (const v of ['noauth', 'jwt_authn', 'ext_authz', 'ext_authz_ceiling']) {
+      for (const v of ENVOY_VARIANTS) {
         if (!f[v]) continue;
         const x = f[v].median;
         const base = f.noauth.median;
-        rows.push([num(rate), vnames[v], num(x.rps), ms(x.p50), ms(x.p99), v === 'noauth' ? '–' : signedMs(x.p50 - base.p50), v === 'noauth' ? '–' : signedMs(x.p99 - base.p99), [x.cpuUsPerReq.envoy, x.cpuUsPerReq.tokengate, x.cpuUsPerReq.upstream].map((c) => num(c)).join(' / ')]);
+        rows.push([num(rate), vnames[v], num(x.rps), ms(x.p50), ms(x.p99), v === 'noauth' ? '–' : signedMs(x.p50 - base.p50), v === 'noauth' ? '–' : signedMs(x.p99 - base.p99), cpuPerHop(x)]);
       }
     }
     p(table(['offered /s', 'Variant', 'achieved /s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'CPU µs/req (Envoy / ext_authz server / upstream)'], rows));
