@@ -16,10 +16,17 @@ export interface CheckServiceDeps {
   readonly metrics: Metrics | undefined;
 }
 
-/** The Authorization/Check handler. It always answers with a CheckResponse and never with a gRPC error. */
+/**
+ * The Authorization/Check handler. It always answers with a CheckResponse and never with a gRPC error. `started`
+ * is when the call arrived (grpc_server passes it, since a batched call may run later in the same turn); the
+ * check-duration metric counts from there.
+ */
 export function createCheckHandler(deps: CheckServiceDeps) {
-  return (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>): void => {
-    const started = process.hrtime.bigint();
+  return (
+    call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
+    callback: sendUnaryData<CheckResponseMessage>,
+    started: bigint = process.hrtime.bigint(),
+  ): void => {
     void decide(call.request, deps).then(({ decision, requestId }) => {
       let response: CheckResponseMessage;
       try {
@@ -30,9 +37,14 @@ export function createCheckHandler(deps: CheckServiceDeps) {
       }
       callback(null, response);
       recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
+    }).catch((err: unknown) => {
+      // Only the metrics or the log line can get here (decide never rejects); an unhandled rejection would end the process.
+      deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
     });
   };
 }
+
+export type CheckHandler = ReturnType<typeof createCheckHandler>;
 
 /** The decision, and the request id for its log line (from `headers` or `header_map`, as toAuthzRequest reads it). */
 interface Outcome {

@@ -1,12 +1,13 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { CheckServiceDeps } from './check_service.js';
+import { batchPerTurn } from './batch_per_turn.js';
+import type { CheckHandler, CheckServiceDeps } from './check_service.js';
 import { createCheckHandler } from './check_service.js';
 import { decodeCheckRequest } from './decode_check_request.js';
 import { encodeCheckResponse } from './encode_check_response.js';
-import { loadAuthorizationService } from './protos.js';
+import { loadAuthorizationService, type CheckRequestMessage, type CheckResponseMessage } from './protos.js';
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
 
@@ -30,7 +31,16 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
   const definition = loadAuthorizationService();
   // Our own codec for Check: it decodes only what the pipeline reads and encodes without building message objects.
   const check = { ...definition.Check!, requestDeserialize: decodeCheckRequest, responseSerialize: encodeCheckResponse };
-  server.addService({ ...definition, Check: check }, { Check: createCheckHandler(deps) });
+  const handleCheck = batchPerTurn<Parameters<CheckHandler>>(createCheckHandler(deps), (err, _call, callback) => {
+    deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'check handler failed');
+    // Envoy applies failure_mode_allow to a gRPC error; tokengate's envoy.yaml keeps it false, so this denies.
+    callback({ code: status.INTERNAL, details: 'internal error' });
+  });
+  const checkService: UntypedServiceImplementation = {
+    Check: (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) =>
+      handleCheck(call, callback, process.hrtime.bigint()),
+  };
+  server.addService({ ...definition, Check: check }, checkService);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
 

@@ -278,6 +278,21 @@ describe('token location and scheme', () => {
   });
 });
 
+describe('checks arriving together', () => {
+  it('each of 300 concurrent checks on one connection gets its own verdict and claim headers', async () => {
+    // The server answers checks that arrive in one event-loop turn as a batch (src/grpc/batch_per_turn.ts): a mix of
+    // allows and denials, each with its own claims, shows no answer goes to another call.
+    const tokens = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => issuer.sign(i % 3 === 0 ? { ...good, oid: `oid-${i}`, exp: now() - 10 } : { ...good, oid: `oid-${i}` })),
+    );
+    const answers = await Promise.all(tokens.map((token) => check(token)));
+    answers.forEach((res, i) => {
+      if (i % 3 === 0) expectDenied(res, 401, 'TokenExpired');
+      else expect(upstreamHeaders(res)['x-user-oid'], `check ${i}`).toBe(`oid-${i}`);
+    });
+  });
+});
+
 describe('bad input never crashes and never allows', () => {
   const cases: [string, () => Promise<Record<string, string>>, string][] = [
     ['two Authorization values joined by a comma', async () => ({ authorization: `Bearer ${await issuer.sign(good)},Bearer ${await issuer.sign(good)}` }), 'JwtInvalid'],
