@@ -8,7 +8,8 @@
 //   unloaded  1 request in flight, repeated tokens, same pinning
 //   sweep     fixed offered load (ghz --rps) for the p99-vs-load chart: ceiling, tokengate (a), tokengate (b), OPA (b)
 //   workers   two cores, nothing pinned, ghz --connections 2: one process vs 2 workers (tokengate server.workers: 2,
-//             ceiling --workers 2), scenarios a and b
+//             ceiling --workers 2), scenarios a and b; then scenario a again with h2load as the client (2 connections,
+//             25 streams each), which leaves the servers most of the second core that ghz takes
 //   ready     time from spawning tokengate to /readyz 200, the issuer answering every request after 10 ms
 //   envoy     ghz -> Envoy (noauth | jwt_authn | ext_authz -> tokengate | ext_authz -> allow-all ceiling) -> gRPC
 //             upstream (ceiling server), unpinned
@@ -83,6 +84,8 @@ const BIN = {
   ghz: env.GHZ_BIN ?? join(GOBIN, 'ghz'),
   opa: env.OPA_ENVOY_BIN ?? join(GOBIN, 'opa-envoy-plugin'),
   envoy: env.ENVOY_BIN ?? join(ROOT, '.tools', 'envoy-venv', 'bin', 'envoy'),
+  // nghttp2's h2load (Debian nghttp2-client, scripts/install-bench-tools.sh): the cheap client of the workers section.
+  h2load: env.H2LOAD_BIN ?? (env.PATH ?? '').split(':').map((dir) => join(dir, 'h2load')).find((f) => existsSync(f)) ?? null,
   node: process.execPath,
 };
 const PROTO_DIR = join(ROOT, 'proto');
@@ -693,6 +696,7 @@ function aggregate(runs) {
     p50: median(pick('p50')),
     p90: median(pick('p90')),
     p99: median(pick('p99')),
+    averageMs: median(pick('averageMs')),
     cpuUsPerReq: median(pick('cpuUsPerReq')),
     cpuPct: median(pick('cpuPct')),
     clientCpuPct: median(pick('clientCpuPct')),
@@ -894,7 +898,130 @@ async function sectionWorkers(ctx) {
     }
   }
   for (const v of Object.values(res.results)) v.median = aggregate(v.runs);
+  if (!BIN.h2load) {
+    res.h2load = { skipped: 'h2load not found (scripts/install-bench-tools.sh installs nghttp2-client)' };
+    log(`workers: ${res.h2load.skipped}`);
+    return res;
+  }
+  res.h2load = { version: sh([BIN.h2load, '--version']).trim(), results: {} };
+  const body = grpcFrame(readDelimited(readFileSync(join(DATA, `${SCENARIOS.a.data}.bin`)), 1)[0]);
+  const bodyFile = join(OUT, 'h2load_a.body');
+  writeFileSync(bodyFile, body);
+  for (let r = 1; r <= CFG.runs; r++) {
+    for (const cs of cases.filter((x) => x.scenario === 'a')) {
+      const key = `${cs.system}:a:w${cs.workers}`;
+      (res.h2load.results[key] ??= { ...cs, runs: [] }).runs.push(await measureWithH2load(ctx, { ...cs, bodyFile, tag: `workers-h2load-${cs.system}-a-w${cs.workers}-r${r}` }));
+    }
+  }
+  for (const v of Object.values(res.h2load.results)) v.median = aggregate(v.runs);
   return res;
+}
+
+/** The first n messages of a count-delimited protobuf file (ghz -B format: a varint length before each message). */
+function readDelimited(buf, n) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length && out.length < n) {
+    let len = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = buf[pos++];
+      len += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    out.push(buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+/** A gRPC length-prefixed message: compressed flag 0, 4-byte big-endian length, the message. */
+function grpcFrame(message) {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  message.copy(frame, 5);
+  return frame;
+}
+
+/**
+ * One workers-section run with h2load instead of ghz, unpinned. h2load is C and costs a fraction of ghz's CPU per
+ * call, so on two vCPUs it shows how far the servers themselves scale. It sends the same gRPC-framed request on
+ * every stream and does not read grpc-status, so for tokengate the run counts only if its own decision counters
+ * show an allow for every call h2load completed.
+ */
+async function measureWithH2load(ctx, { system, workers, bodyFile, tag }) {
+  const sut = await startSystem(ctx, system, { pinned: false, workers });
+  try {
+    const before = system === 'tokengate' ? await tokengateCounters() : undefined;
+    const argv = [
+      BIN.h2load,
+      '-c',
+      '2',
+      '-m',
+      String(Math.ceil(CFG.concurrency / 2)),
+      '--warm-up-time',
+      String(durS(CFG.warmup)),
+      '-D',
+      String(durS(CFG.duration)),
+      '-d',
+      bodyFile,
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
+      `http://${sut.address}/${CALL}`,
+    ];
+    recordCommand('h2load:workers', argv);
+    // h2load's own CPU, sampled while it runs (its /proc entry is gone once it exits): what the client costs.
+    let clientCpuS = null;
+    let timer;
+    const cpu0 = treeCpuSeconds(sut.pid);
+    const t0 = Date.now();
+    const out = await run(argv, {
+      timeoutMs: 5 * 60_000,
+      onSpawn: (child) => (timer = setInterval(() => (clientCpuS = cpuOfPids([child.pid]) ?? clientCpuS), 100)),
+    }).finally(() => clearInterval(timer));
+    const cpuS = treeCpuSeconds(sut.pid) - cpu0;
+    const wallS = (Date.now() - t0) / 1000;
+    const done = Number(/requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out)?.[2] ?? NaN);
+    // "finished in" counts the warm-up too; the req/s beside it is the measured calls over the measured time.
+    const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
+    const meanMs = parseH2loadMs(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
+    let allowed = null;
+    if (before) {
+      const after = await tokengateCounters();
+      allowed = (after?.decisions.allow ?? 0) - (before?.decisions.allow ?? 0);
+      // Warm-up calls are decided too, so allows may exceed the measured calls, never fall short of them.
+      if (!(allowed >= done)) throw new Error(`${tag}: h2load completed ${done} calls but tokengate allowed ${allowed}`);
+    }
+    const result = {
+      system,
+      scenario: 'a',
+      workers,
+      client: 'h2load',
+      rps,
+      count: done,
+      averageMs: meanMs,
+      cpuS,
+      cpuPct: (100 * cpuS) / wallS,
+      clientCpuPct: clientCpuS === null ? null : (100 * clientCpuS) / wallS,
+      cpuUsPerReq: null,
+      peakRssMb: peakRssMb(sut.pid).tree,
+      errors: Number(/(\d+) failed, (\d+) errored/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0),
+      tokengateAllowed: allowed,
+    };
+    log(`${tag}: ${fmt(result.rps, 0)} rps  mean ${fmt(meanMs)} ms  server cpu ${fmt(result.cpuPct, 0)}% (h2load ${fmt(result.clientCpuPct, 0)}%)  rss ${fmt(result.peakRssMb, 0)} MB${result.errors ? `  ERRORS ${result.errors}` : ''}`);
+    return result;
+  } finally {
+    await sut.stop();
+  }
+}
+
+/** h2load prints times as "123us", "1.23ms" or "1.02s". */
+function parseH2loadMs(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : null;
 }
 
 async function sectionReady(ctx) {
@@ -1166,10 +1293,22 @@ async function main() {
     data: issuer.manifest,
     sections: {},
   };
+  // BENCH_MERGE=1: keep the sections of the last results.json that this run does not measure, so one section of a
+  // full run can be measured again; each section records when it ran, and the report names every run it draws on.
+  const resultsFile = join(OUT, 'results.json');
+  if (env.BENCH_MERGE === '1' && existsSync(resultsFile)) {
+    const previous = JSON.parse(readFileSync(resultsFile, 'utf8'));
+    for (const [name, section] of Object.entries(previous.sections ?? {})) {
+      if (!CFG.sections.includes(name)) results.sections[name] = { startedAt: previous.started, ...section };
+    }
+    for (const c of previous.commands ?? []) if (!commands.some((x) => x.kind === c.kind && x.cmd === c.cmd)) commands.push(c);
+    results.mergedWith = previous.mergedWith ?? [];
+    results.mergedWith.push({ started: previous.started, finished: previous.finished, sections: Object.keys(previous.sections ?? {}).filter((n) => !CFG.sections.includes(n)) });
+  }
   const save = () => {
     results.commands = commands;
     results.preflight = ctx.preflight;
-    writeFileSync(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
   };
   log(`sections ${CFG.sections.join(',')}; systems ${CFG.systems.join(',')}; scenarios ${CFG.scenarios.join(',')}; ` +
     `${CFG.runs} runs × ${CFG.duration}, -c ${CFG.concurrency}, ghz data ${CFG.ghzData}; load ${results.machine.loadavgStart.join(' ')}`);
@@ -1186,7 +1325,7 @@ async function main() {
       else if (section === 'ready') out = await sectionReady(ctx);
       else if (section === 'envoy') out = await sectionEnvoy(ctx);
       else throw new Error(`unknown section ${section}`);
-      results.sections[section] = { ...out, seconds: (Date.now() - t0) / 1000, loadavgBefore: la0, loadavgAfter: loadavg() };
+      results.sections[section] = { ...out, startedAt: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000, loadavgBefore: la0, loadavgAfter: loadavg() };
       save();
     }
   } finally {

@@ -12,6 +12,7 @@
 #   BENCH_ENVOY_CONCURRENCY=2  BENCH_ENVOY_CONNECTIONS=2  BENCH_ENVOY_RATES=0.25,0.5,0.75 (x ext_authz max rate)
 #   BENCH_N_RS256=100000 BENCH_N_ES256=60000 BENCH_N_MIX=100000 BENCH_N_WARM=10000 (token set sizes)
 #   BENCH_SERVER_CPU=0 BENCH_CLIENT_CPU=1  BENCH_SKIP_BUILD=1  BENCH_SKIP_INSTALL=1
+#   BENCH_MERGE=1 (keep the sections of the last results.json that this run does not measure: re-run one section)
 #   BENCH_NODE_FLAGS="--max-semi-space-size=8" (node flags of tokengate and the ceiling; default: the Dockerfile ENTRYPOINT's)
 # Smoke test: BENCH_DURATION=2s BENCH_RUNS=1 BENCH_SWEEP_RPS=1000,4000 BENCH_SWEEP_DURATION=2s bash bench/run.sh
 set -euo pipefail

@@ -9,7 +9,9 @@
 # module is exempted with GONOSUMDB; its dependencies are still checked against go.sum / the checksum database.
 #
 # Idempotent: a tool whose binary already reports the pinned version is not rebuilt (FORCE=1 rebuilds).
-# Envoy itself comes from scripts/install-envoy.sh. No apt packages are needed (the Envoy-path bench uses ghz too).
+#   - h2load         Debian package nghttp2-client (apt-get), the cheap HTTP/2 client of the bench's workers section;
+#                    without root or apt the bench skips that measurement and says so.
+# Envoy itself comes from scripts/install-envoy.sh.
 # Output: progress on stderr; on stdout one line per tool, "name<TAB>/abs/path".
 set -euo pipefail
 
@@ -59,6 +61,17 @@ install_tool() { # $1 name, $2 module, $3 package, $4 version
 install_tool ghz github.com/bojand/ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION"
 install_tool opa-envoy-plugin github.com/open-policy-agent/opa-envoy-plugin \
   github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin "$OPA_ENVOY_VERSION"
+
+if command -v h2load >/dev/null; then
+  log "h2load already installed"
+elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  log "apt-get install nghttp2-client (h2load)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client; } >&2 ||
+    log "WARNING: could not install nghttp2-client; the workers section will skip its h2load runs"
+else
+  log "WARNING: h2load missing and apt-get unusable here (not root?); the workers section will skip its h2load runs"
+fi
+command -v h2load >/dev/null && printf '%s\t%s\n' h2load "$(command -v h2load)"
 
 "$GOBIN/ghz" --version >&2 || true
 "$GOBIN/opa-envoy-plugin" version 2>&1 | head -n 3 >&2 || true
