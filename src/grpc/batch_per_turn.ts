@@ -5,7 +5,7 @@
  * flush is pending are queued and run in the check phase (setImmediate), after the transport has read every frame
  * that was ready. Why: interleaved with grpc-js and HTTP/2 work, each check finds OpenSSL's and V8's code and data
  * evicted from the CPU caches; run back to back, a batch keeps them warm. Under ghz on one pinned core this took
- * distinct RS256 tokens from about 4,500 to 5,200 checks/s and repeated tokens from about 7,000 to 8,000 (the
+ * distinct RS256 tokens from about 4,300 to 5,400 checks/s and repeated tokens from about 6,600 to 7,900 (the
  * commit that added this file has the figures). A microtask is no substitute: grpc-js delivers each call in its own
  * callback scope, so microtasks run between calls and a queue flushed by one never holds more than one call.
  *
