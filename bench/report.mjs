@@ -132,7 +132,9 @@ const verdict = (pass) => (pass === null || pass === undefined ? 'n/a' : pass ? 
   for (const v of Object.values(main)) if (v.system === 'tokengate') rssAll.push(v.median.peakRssMb);
   for (const v of Object.values(S.unloaded ?? {})) if (v.system === 'tokengate') rssAll.push(v.median.peakRssMb);
   for (const v of Object.values(S.sweep ?? {})) if (v.system === 'tokengate') for (const p of v.points) rssAll.push(p.peakRssMb);
-  for (const v of Object.values(S.workers?.results ?? {})) if (v.system === 'tokengate' && v.workers === 1) rssAll.push(v.median.peakRssMb);
+  for (const v of [...Object.values(S.workers?.results ?? {}), ...Object.values(S.workers?.h2load?.results ?? {})]) {
+    if (v.system === 'tokengate' && v.workers === 1) rssAll.push(v.median.peakRssMb);
+  }
   if (typeof ev?.tokengatePeakRssMb === 'number') rssAll.push(ev.tokengatePeakRssMb);
   const rss = rssAll.length ? Math.max(...rssAll) : null;
   target('Memory: peak RSS of a tokengate process over the whole bench (VmHWM)', rss === null ? '–' : `${num(rss)} MB`, '≤ 150 MB', rss === null ? null : rss <= 150);
