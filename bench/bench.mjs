@@ -24,7 +24,7 @@ import { connect } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIANTS as ENVOY_VARIANTS, TOKEN_CHECKING_VARIANTS, writeEnvoyConfigs } from './envoy_config.mjs';
-import { envoyCheckRequest } from './make_data.mjs';
+import { envoyCheckRequest, readDelimited } from './make_data.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -915,25 +915,6 @@ async function sectionWorkers(ctx) {
   }
   for (const v of Object.values(res.h2load.results)) v.median = aggregate(v.runs);
   return res;
-}
-
-/** The first n messages of a count-delimited protobuf file (ghz -B format: a varint length before each message). */
-function readDelimited(buf, n) {
-  const out = [];
-  let pos = 0;
-  while (pos < buf.length && out.length < n) {
-    let len = 0;
-    let shift = 0;
-    let byte;
-    do {
-      byte = buf[pos++];
-      len += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    out.push(buf.subarray(pos, pos + len));
-    pos += len;
-  }
-  return out;
 }
 
 /** A gRPC length-prefixed message: compressed flag 0, 4-byte big-endian length, the message. */

@@ -303,6 +303,25 @@ function writeOpaInputs(cfg, token) {
   writeFileSync(join(cfg.out, 'opa', 'input_bad.json'), `${JSON.stringify(bad, null, 2)}\n`);
 }
 
+/** The messages of a count-delimited file (<set>.bin, ghz -B): each one preceded by its length as a varint. */
+export function readDelimited(buf, limit = Infinity) {
+  const out = [];
+  let pos = 0;
+  while (pos < buf.length && out.length < limit) {
+    let len = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = buf[pos++];
+      len += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    out.push(buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
 function varint(n) {
   const bytes = [];
   while (n > 0x7f) {

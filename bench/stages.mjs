@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import protobuf from 'protobufjs/minimal.js';
+import { readDelimited } from './make_data.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', 'out', 'data');
@@ -40,14 +40,6 @@ const { buildRuntime, startRuntime, runtimeReady } = await dist('authz/runtime.j
 const { parseConfigText } = await dist('config/load.js');
 const { createLogger } = await dist('log.js');
 const { Metrics } = await dist('ops/metrics.js');
-
-/** Count-delimited protobuf (ghz -B): each message preceded by its length, as Reader.bytes() reads it. */
-function readDelimited(buf) {
-  const reader = protobuf.Reader.create(buf);
-  const out = [];
-  while (reader.pos < reader.len) out.push(reader.bytes());
-  return out;
-}
 
 const requests = readDelimited(readFileSync(join(DATA, `${values.set}.bin`)));
 const jwks = readFileSync(join(DATA, 'jwks.json'));
