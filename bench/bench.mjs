@@ -1279,12 +1279,10 @@ async function main() {
   const resultsFile = join(OUT, 'results.json');
   if (env.BENCH_MERGE === '1' && existsSync(resultsFile)) {
     const previous = JSON.parse(readFileSync(resultsFile, 'utf8'));
-    for (const [name, section] of Object.entries(previous.sections ?? {})) {
-      if (!CFG.sections.includes(name)) results.sections[name] = { startedAt: previous.started, ...section };
-    }
+    const kept = Object.keys(previous.sections ?? {}).filter((name) => !CFG.sections.includes(name));
+    for (const name of kept) results.sections[name] = { startedAt: previous.started, ...previous.sections[name] };
     for (const c of previous.commands ?? []) if (!commands.some((x) => x.kind === c.kind && x.cmd === c.cmd)) commands.push(c);
-    results.mergedWith = previous.mergedWith ?? [];
-    results.mergedWith.push({ started: previous.started, finished: previous.finished, sections: Object.keys(previous.sections ?? {}).filter((n) => !CFG.sections.includes(n)) });
+    results.mergedWith = [...(previous.mergedWith ?? []), { started: previous.started, finished: previous.finished, sections: kept }];
   }
   const save = () => {
     results.commands = commands;

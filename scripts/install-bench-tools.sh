@@ -4,13 +4,13 @@
 #   - opa-envoy-plugin github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin@v1.14.0-envoy
 #                                                                                     (the peer: OPA + Envoy ext_authz gRPC plugin,
 #                                                                                      a big build: several minutes on 2 cores)
-# Both come from the Go module proxy with `go install` (needs Go >= 1.25 for opa-envoy-plugin v1.14.0-envoy).
+#   - h2load         Debian package nghttp2-client (apt-get, onto the PATH), the cheap HTTP/2 client of the bench's
+#                    workers section; without root or apt the bench skips that measurement and says so.
+# ghz and opa-envoy-plugin come from the Go module proxy with `go install` (needs Go >= 1.25 for opa-envoy-plugin v1.14.0-envoy).
 # The opa-envoy-plugin tags ("-envoy" suffix) are not in the checksum database reachable here (lookup 404), so that one
 # module is exempted with GONOSUMDB; its dependencies are still checked against go.sum / the checksum database.
 #
 # Idempotent: a tool whose binary already reports the pinned version is not rebuilt (FORCE=1 rebuilds).
-#   - h2load         Debian package nghttp2-client (apt-get), the cheap HTTP/2 client of the bench's workers section;
-#                    without root or apt the bench skips that measurement and says so.
 # Envoy itself comes from scripts/install-envoy.sh.
 # Output: progress on stderr; on stdout one line per tool, "name<TAB>/abs/path".
 set -euo pipefail

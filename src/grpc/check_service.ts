@@ -38,7 +38,7 @@ export function createCheckHandler(deps: CheckServiceDeps) {
       callback(null, response);
       recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
     }).catch((err: unknown) => {
-      // Only the metrics or the log line can get here (decide never rejects); an unhandled rejection would end the process.
+      // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the process.
       deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
     });
   };
