@@ -929,7 +929,7 @@ function grpcFrame(message) {
  * One workers-section run with h2load instead of ghz, unpinned. h2load is C and costs a fraction of ghz's CPU per
  * call, so on two vCPUs it shows how far the servers themselves scale. It sends the same gRPC-framed request on
  * every stream and does not read grpc-status, so for tokengate the run counts only if its own decision counters
- * show an allow for every call h2load completed.
+ * show an allow for every call h2load completed and no other decision.
  */
 async function measureWithH2load(ctx, { system, workers, bodyFile, tag }) {
   const sut = await startSystem(ctx, system, { pinned: false, workers });
@@ -965,16 +965,21 @@ async function measureWithH2load(ctx, { system, workers, bodyFile, tag }) {
     }).finally(() => clearInterval(timer));
     const cpuS = treeCpuSeconds(sut.pid) - cpu0;
     const wallS = (Date.now() - t0) / 1000;
-    const done = Number(/requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out)?.[2] ?? NaN);
+    const succeeded = Number(/requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/.exec(out)?.[1] ?? NaN);
     // "finished in" counts the warm-up too; the req/s beside it is the measured calls over the measured time.
     const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
     const meanMs = parseH2loadMs(/time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1]);
     let allowed = null;
     if (before) {
+      // Every decision since `before` (warm-up included) must be an allow, and there must be one for each call
+      // h2load counted: a denial would be a 200 with grpc-status 16 to h2load, and count as a success.
       const after = await tokengateCounters();
-      allowed = (after?.decisions.allow ?? 0) - (before?.decisions.allow ?? 0);
-      // Warm-up calls are decided too, so allows may exceed the measured calls, never fall short of them.
-      if (!(allowed >= done)) throw new Error(`${tag}: h2load completed ${done} calls but tokengate allowed ${allowed}`);
+      const delta = (k) => (after?.decisions[k] ?? 0) - (before?.decisions[k] ?? 0);
+      const others = Object.keys(after?.decisions ?? {}).filter((k) => k !== 'allow' && delta(k) > 0);
+      allowed = delta('allow');
+      if (others.length > 0 || !(allowed >= succeeded)) {
+        throw new Error(`${tag}: h2load completed ${succeeded} calls; tokengate allowed ${allowed}${others.length ? ` and also decided ${others.join(', ')}` : ''}`);
+      }
     }
     const result = {
       system,
@@ -982,14 +987,14 @@ async function measureWithH2load(ctx, { system, workers, bodyFile, tag }) {
       workers,
       client: 'h2load',
       rps,
-      count: done,
+      count: succeeded,
       averageMs: meanMs,
       cpuS,
       cpuPct: (100 * cpuS) / wallS,
       clientCpuPct: clientCpuS === null ? null : (100 * clientCpuS) / wallS,
       cpuUsPerReq: null,
       peakRssMb: peakRssMb(sut.pid).tree,
-      errors: Number(/(\d+) failed, (\d+) errored/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0),
+      errors: (/(\d+) failed, (\d+) errored, (\d+) timeout/.exec(out)?.slice(1) ?? []).reduce((n, x) => n + Number(x), 0),
       tokengateAllowed: allowed,
     };
     log(`${tag}: ${fmt(result.rps, 0)} rps  mean ${fmt(meanMs)} ms  server cpu ${fmt(result.cpuPct, 0)}% (h2load ${fmt(result.clientCpuPct, 0)}%)  rss ${fmt(result.peakRssMb, 0)} MB${result.errors ? `  ERRORS ${result.errors}` : ''}`);

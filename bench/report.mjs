@@ -103,7 +103,7 @@ const verdict = (pass) => (pass === null || pass === undefined ? 'n/a' : pass ? 
       hs === null ? '–' : `${hs.toFixed(2)} (${num(h2?.rps)} / ${num(h1?.rps)})${hsCeiling === null ? '' : `; the ceiling: ${hsCeiling.toFixed(2)}`}`,
       '≥ 1.4',
       hs === null ? null : hs >= 1.4,
-      'h2load: one fixed request, no grpc-status check (tokengate\'s allow counter must cover every call)',
+      'h2load: one fixed request, no grpc-status check (tokengate\'s counters must show only allows, one per call)',
     );
   }
   const u = S.unloaded?.tokengate?.median;
@@ -356,7 +356,7 @@ if (S.workers) {
       '',
       `### The same with h2load as the client (${h.version ?? 'h2load'}; 2 connections × ${Math.ceil(C.concurrency / 2)} streams)`,
       '',
-      'ghz needs about half a core for 7,000 calls/s on these same two vCPUs, which caps what two server processes can show. h2load (C) costs much less per call. It sends one fixed request (the first of scenario (a)) on every stream and does not read grpc-status, so a tokengate run counts only if tokengate\'s allow counter covers every call h2load completed. It reports no latency percentiles: the mean is shown.',
+      'ghz needs about half a core for 7,000 calls/s on these same two vCPUs, which caps what two server processes can show. h2load (C) costs much less per call. It sends one fixed request (the first of scenario (a)) on every stream and does not read grpc-status, so a tokengate run counts only if tokengate\'s decision counters show an allow for every call h2load completed and no denial. It reports no latency percentiles: the mean is shown.',
       '',
     );
     const hr = Object.values(h.results).filter((v) => v.median).map((v) => [SYS[v.system], String(v.workers), num(v.median.rps), ms(v.median.averageMs), num(v.median.cpuPct), num(v.median.clientCpuPct), num(v.median.peakRssMb)]);
