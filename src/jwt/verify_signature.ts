@@ -44,8 +44,10 @@ export function verifySignature(alg: string, key: VerificationKey, signingInput:
         return expected.length === signature.length && timingSafeEqual(expected, signature);
       }
       case 'pkcs1':
+        if (!hasModulusLength(key, signature)) return false;
         return verify(spec.hash, signingInput, key.key, signature);
       case 'pss':
+        if (!hasModulusLength(key, signature)) return false;
         return verify(
           spec.hash,
           signingInput,
@@ -53,6 +55,10 @@ export function verifySignature(alg: string, key: VerificationKey, signingInput:
           signature,
         );
       case 'ecdsa':
+        // A high-S signature (s > n/2) is accepted, as jose and OpenSSL accept it: RFC 7518 §3.4 asks only for
+        // R || S of the curve's length, not low S. Low-S rules exist against malleability (one message, two valid
+        // signatures) in ledgers that key on the signature; a bearer check keys on nothing of the kind, and the
+        // token cache keys on the whole token string, so a second string for the same claims gains nothing.
         if (signature.length !== spec.signatureLength) return false;
         return verify(spec.hash, signingInput, { key: key.key, dsaEncoding: 'ieee-p1363' }, signature);
       case 'eddsa':
@@ -61,4 +67,15 @@ export function verifySignature(alg: string, key: VerificationKey, signingInput:
   } catch {
     return false;
   }
+}
+
+/**
+ * RFC 8017 §8.1.2 step 1 (PSS) and §8.2.2 step 1 (PKCS#1 v1.5): the signature must be exactly k bytes, k the modulus
+ * length in bytes. OpenSSL's PKCS#1 v1.5 path checks this, its PSS path does not: a PSS signature whose first byte is 0
+ * would verify with that byte dropped, a second accepted string for one signed token. Checked here for every RSA
+ * algorithm, so the rule does not depend on the padding.
+ */
+function hasModulusLength(key: VerificationKey, signature: Buffer): boolean {
+  const bits = key.key.asymmetricKeyDetails?.modulusLength;
+  return bits !== undefined && signature.length === Math.ceil(bits / 8);
 }

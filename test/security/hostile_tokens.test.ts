@@ -50,6 +50,14 @@ ${indentPem(rsa.publicKey!.export({ type: 'spki', format: 'pem' }).toString(), 1
       algorithms: ["RS256", "ES256", "HS256"]
       maxLifetime: ${POLICY_MAX_LIFETIME}
       outputClaimsToHeaders: [{ claim: sub, header: x-user-sub }]
+  - name: rsa
+    match: { pathPrefixes: ["/r"] }
+    validateJwt:
+      issuerSigningKeys:
+        - { jwk: ${JSON.stringify({ ...rsa.jwk, kid: rsa.kid })} }
+      audiences: ["${AUD}"]
+      issuers: ["${ISS}"]
+      algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
   - name: unsigned-ok
     match: { pathPrefixes: ["/u"] }
     validateJwt:
@@ -111,10 +119,12 @@ function expectOutcome(res: CheckResponseMessage, expected: Expected): void {
   expect(typeof body.message).toBe('string');
 }
 
-describe('forged tokens against a static-key policy (RS256, ES256, HS256; maxLifetime 2h)', () => {
+const PATH_OF_POLICY: Record<NonNullable<AttackCase['policy']> | 'static', string> = { static: '/s', rsa: '/r', tenant: '/t' };
+
+describe('forged tokens against a static-key policy (RS256, ES256, HS256; maxLifetime 2h), or the case\'s own policy', () => {
   for (const c of staticCases) {
-    const title = `${c.group}: ${c.name} → ${c.expect === 'allow' ? 'allowed (control)' : `denied ${c.expect}`}`;
-    it(title, async () => expectOutcome(await check(c.token, '/s'), c.expect));
+    const title = `${c.group}: ${c.name}${c.policy ? ` [policy ${c.policy}]` : ''} → ${c.expect === 'allow' ? 'allowed (control)' : `denied ${c.expect}`}`;
+    it(title, async () => expectOutcome(await check(c.token, PATH_OF_POLICY[c.policy ?? 'static']), c.expect));
   }
 });
 

@@ -34,7 +34,12 @@ export interface AttackCase {
    * audiences [aud]; issuers [iss]; maxLifetime 7200; requireSignedTokens true.
    */
   readonly expect: Expected;
-  /** Set when tokengate does not do this yet: the reason the case is expected to fail, see the report. */
+  /**
+   * The policy the case is made for, when not the static one described on `expect`:
+   * - `rsa`: the same RSA key (rsa-1), algorithms RS256/384/512 and PS256/384/512, same audience and issuer;
+   * - `tenant`: the same RSA key, issuers [TENANT_TEMPLATE] with allowedTenants "*", same audience.
+   */
+  readonly policy?: 'rsa' | 'tenant';
 }
 
 export const POLICY_ALGORITHMS = ['RS256', 'ES256', 'HS256'] as const;
@@ -66,7 +71,8 @@ export async function buildAttackCases(ctx: AttackContext): Promise<AttackCase[]
   const goodRs = rs({});
   const rsSignature = goodRs.split('.')[2]!;
   const cases: AttackCase[] = [];
-  const add = (group: string, name: string, token: string, expect: Expected) => cases.push({ group, name, token, expect });
+  const add = (group: string, name: string, token: string, expect: Expected, policy?: AttackCase['policy']) =>
+    cases.push({ group, name, token, expect, ...(policy ? { policy } : {}) });
 
   // Valid controls: the same policy accepts good tokens, so every denial below is about the attack.
   add('control', 'RS256 with kid', goodRs, 'allow');
@@ -253,7 +259,34 @@ export async function buildAttackCases(ctx: AttackContext): Promise<AttackCase[]
   add('encoding', 'four segments', `${goodRs}.e30`, 'JwtInvalid');
   add('encoding', 'whitespace inside the token', goodRs.replace('.', ' .'), 'JwtInvalid');
 
+  // RSA signature length (RFC 8017 §8.1.2 and §8.2.2 step 1): the signature is exactly k bytes, k the modulus length.
+  // A signature whose integer value has a leading zero byte verifies in OpenSSL's PSS path when that byte is dropped;
+  // its PKCS#1 v1.5 path already refuses. One signed token, one accepted string.
+  for (const alg of ['RS256', 'PS256', 'PS384', 'PS512'] as const) {
+    const token = forge(alg, rsa.signing, { alg, kid: rsa.kid }, good);
+    const group = alg.startsWith('PS') ? 'PSS signature length' : 'RSA signature length';
+    add(group, `${alg} full-length signature, control`, token, 'allow', 'rsa');
+    add(group, `${alg} signature with its leading zero byte dropped`, withLeadingZeroDropped(alg, rsa, good), 'TokenSignatureInvalid', 'rsa');
+    const [h, p, s] = token.split('.') as [string, string, string];
+    add(group, `${alg} signature with a zero byte prepended`, `${h}.${p}.${b64u(Buffer.concat([Buffer.from([0]), Buffer.from(s, 'base64url')]))}`, 'TokenSignatureInvalid', 'rsa');
+  }
+
   return cases;
+}
+
+/**
+ * A token signed with `alg` whose signature, as an integer, is below 2^(8(k-1)): its first byte is 0, and that byte is
+ * dropped. PSS salts are random, so re-signing the same input gives a new signature; PKCS#1 v1.5 is deterministic, so
+ * a counter claim varies the input. About 1 in 256 signatures qualifies.
+ */
+function withLeadingZeroDropped(alg: string, key: TestKey, claims: Record<string, unknown>): string {
+  for (let i = 0; i < 20_000; i++) {
+    const token = forge(alg, key.signing, { alg, kid: key.kid }, alg.startsWith('RS') ? { ...claims, jti: `zero-${i}` } : claims);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const raw = Buffer.from(s, 'base64url');
+    if (raw[0] === 0) return `${h}.${p}.${b64u(raw.subarray(1))}`;
+  }
+  throw new Error(`no ${alg} signature with a leading zero byte in 20000 tries`);
 }
 
 /** The longest token of `make(n)` at most `limit` characters long, and the shortest one longer (binary search on n). */
