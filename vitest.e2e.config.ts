@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end tests that start real processes (Envoy from scripts/install-envoy.sh, tokengate, upstreams).
-// Run with: npx vitest run -c vitest.e2e.config.ts
+// The tier that needs tools beyond Node.js and npm: a real Envoy (installed by scripts/install-envoy.sh into the
+// per-machine tools cache) in front of tokengate, and kubectl for rendering deploy/.
+// Run with `npm run test:e2e` (scripts/e2e.mjs): it installs Envoy when missing, builds, and passes ENVOY_BIN.
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],

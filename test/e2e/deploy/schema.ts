@@ -7,8 +7,8 @@
 //     silently (or reject them with kubectl --validate=strict), so pass 1 alone would let a typo through.
 import { join } from 'node:path';
 import ts from 'typescript';
-import { ROOT } from '../helpers/paths.js';
-import type { K8sObject } from './helpers.js';
+import { ROOT } from '../../helpers/paths.js';
+import type { K8sObject } from './render.js';
 
 /** The module and the interface name of an object's model, e.g. `kubernetes-models/apps/v1/Deployment`, `IDeployment`. */
 export function modelModule(o: { apiVersion: string; kind: string }): { module: string; type: string } {
@@ -48,8 +48,8 @@ export async function validateWithSchemas(objects: K8sObject[]): Promise<string[
 
 /** Pass 2: unknown fields and wrong types, by the TypeScript compiler against the models' declarations. */
 export function checkFieldsWithTypes(objects: K8sObject[]): string[] {
-  // A virtual file inside test/deploy, so module resolution finds the repository's node_modules.
-  const file = join(ROOT, 'test/deploy/__rendered_objects__.ts');
+  // A virtual file inside test/e2e/deploy, so module resolution finds the repository's node_modules.
+  const file = join(ROOT, 'test/e2e/deploy/__rendered_objects__.ts');
   const lines: string[] = [];
   objects.forEach((o, i) => {
     const { module, type } = modelModule(o);

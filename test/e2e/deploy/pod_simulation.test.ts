@@ -11,16 +11,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseDocument } from 'yaml';
-import { rewriteDeployEnvoyConfig } from '../../scripts/render-deploy.mjs';
-import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import { ManagedProcess } from '../helpers/child_process.js';
-import { updateConfigMapVolume, writeConfigMapVolume } from '../helpers/configmap_volume.js';
-import { envoyBin } from '../helpers/envoy_binary.js';
-import { httpGet } from '../helpers/http.js';
-import { freePorts } from '../helpers/ports.js';
-import { metric as sample, startTokengateProcess } from '../helpers/tokengate_process.js';
-import { StopWaiting, waitFor } from '../helpers/wait.js';
-import { DEPLOY, ensureBuilt, kustomize, parseObjects, podOf, type RenderedPod } from './helpers.js';
+import { rewriteDeployEnvoyConfig } from '../../../scripts/render-deploy.mjs';
+import { startDevIssuer, type DevIssuer } from '../../../src/dev_issuer/dev_issuer.js';
+import { DEPLOY, ensureBuilt } from '../../deploy/helpers.js';
+import { ManagedProcess } from '../../helpers/child_process.js';
+import { updateConfigMapVolume, writeConfigMapVolume } from '../../helpers/configmap_volume.js';
+import { envoyBin } from '../../helpers/envoy_binary.js';
+import { httpGet } from '../../helpers/http.js';
+import { freePorts } from '../../helpers/ports.js';
+import { metric as sample, startTokengateProcess } from '../../helpers/tokengate_process.js';
+import { StopWaiting, waitFor } from '../../helpers/wait.js';
+import { kustomize, parseObjects, podOf, type RenderedPod } from './render.js';
 
 // Short: the socket path must stay under the 108-byte sun_path limit.
 const root = mkdtempSync(join(tmpdir(), 'tg-pod-'));

