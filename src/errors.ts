@@ -19,6 +19,7 @@ export const DENY_REASONS = [
   'TokenRevoked',
   'PolicyNotFound',
   'NoPolicyMatched',
+  'PathInvalid',
   'KeysUnavailable',
   'InternalError',
 ] as const;

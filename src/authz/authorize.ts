@@ -62,6 +62,7 @@ function failedStep(err: unknown): string {
   const steps: Partial<Record<AuthzError['reason'], string>> = {
     PolicyNotFound: 'policy',
     NoPolicyMatched: 'policy',
+    PathInvalid: 'path',
     TokenNotPresent: 'token',
     TokenSchemeInvalid: 'token',
     TokenAlgorithmNotAllowed: 'algorithm',

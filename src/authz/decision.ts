@@ -57,6 +57,8 @@ const CATEGORY: Readonly<Record<DenyReason, Category>> = {
   TokenClaimValueNotAllowed: 'insufficient_scope',
   PolicyNotFound: 'no_policy',
   NoPolicyMatched: 'no_policy',
+  // A path that cannot be normalised unambiguously: no policy can be chosen for it (403, no Bearer challenge).
+  PathInvalid: 'no_policy',
   KeysUnavailable: 'unavailable',
   InternalError: 'unavailable',
 };
