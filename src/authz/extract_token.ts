@@ -25,14 +25,14 @@ function fromHeader(req: AuthzRequest, name: string, scheme: string | undefined)
   if (scheme === undefined) return value.trim();
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');
-  if (space === -1) throw new AuthzError('TokenSchemeInvalid', `${name} header has no scheme; expected "${scheme} <token>"`);
-  const given = trimmed.slice(0, space);
+  const given = space === -1 ? trimmed : trimmed.slice(0, space);
   if (given.toLowerCase() !== scheme.toLowerCase()) {
-    throw new AuthzError('TokenSchemeInvalid', `${name} header scheme is not ${scheme}`);
+    throw new AuthzError('TokenSchemeInvalid', `${name} header is not "${scheme} <token>"`);
   }
-  const token = trimmed.slice(space + 1).trim();
-  if (token === '') throw new AuthzError('TokenNotPresent', `${name} header has a scheme but no token`);
-  return token;
+  // "Bearer " and "Bearer" carry no token (trailing white space is not part of a field value, RFC 9110 §5.5):
+  // RFC 6750 §3.1 answers a request without a token with a bare challenge, not error="invalid_token".
+  if (space === -1) throw new AuthzError('TokenNotPresent', `${name} header has the ${scheme} scheme but no token`);
+  return trimmed.slice(space + 1).trim();
 }
 
 function fromQuery(path: string, name: string): string {

@@ -300,7 +300,8 @@ describe('bad input never crashes and never allows', () => {
     ['non-base64url parts', async () => ({ authorization: 'Bearer ab$c.d*ef.ghi' }), 'JwtInvalid'],
     ['a JSON bomb in the payload', async () => ({ authorization: `Bearer ${base64url.encode('{"alg":"RS256"}')}.${base64url.encode('['.repeat(10_000))}.sig` }), 'JwtInvalid'],
     ['a non-object payload', async () => ({ authorization: `Bearer ${base64url.encode('{"alg":"RS256"}')}.${base64url.encode('"just a string"')}.sig` }), 'JwtInvalid'],
-    ['a header with no scheme', async () => ({ authorization: 'Bearer' }), 'TokenSchemeInvalid'],
+    // RFC 6750 §3.1: the scheme alone carries no token (issue 15, item 6).
+    ['the scheme with no token', async () => ({ authorization: 'Bearer' }), 'TokenNotPresent'],
     ['two parts only', async () => ({ authorization: 'Bearer abc.def' }), 'JwtInvalid'],
     ['a JWE', async () => ({ authorization: 'Bearer a.b.c.d.e' }), 'JwtInvalid'],
     ['invalid UTF-8 in the header', async () => ({ authorization: `Bearer ${Buffer.from([0xff, 0xfe, 0x7b]).toString('base64url')}.e30.sig` }), 'JwtInvalid'],

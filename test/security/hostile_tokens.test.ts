@@ -6,10 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import type { CheckResponseMessage } from '../../src/grpc/protos.js';
-import { bearer, envoyCheckRequest, reasonOf, upstreamHeaders } from '../helpers/check_client.js';
+import { bearer, envoyCheckRequest, reasonOf, responseHeader, upstreamHeaders } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 import { buildAttackCases, nestedObject, POLICY_MAX_LIFETIME, type AttackCase, type Expected } from './helpers/attacks.js';
 import { claimsFor, ecKey, edKey, forge, hmacKey, noneCasings, rsaKey, unsigned } from './helpers/forge.js';
+import { bearerHeaderCases } from './helpers/header_attacks.js';
 
 const AUD = 'api://orders';
 const ISS = 'https://static.example.com';
@@ -254,6 +255,17 @@ describe('a policy with requireSignedTokens: false', () => {
 
 describe('hostile request headers', () => {
   const goodToken = () => forge('RS256', rsa.signing, { alg: 'RS256', kid: rsa.kid }, claimsFor(NOW, ISS, AUD));
+
+  for (const c of bearerHeaderCases(goodToken())) {
+    it(`authorization ${c.group}: ${c.name} → ${c.expect === 'allow' ? 'allowed (control)' : `denied ${c.expect}`}`, async () => {
+      const headers: Record<string, string> = c.value === undefined ? {} : { authorization: c.value };
+      const res = await tg.client.check(envoyCheckRequest({ path: '/s', headers }));
+      expectOutcome(res, c.expect);
+      // RFC 6750 §3.1: no error code when the request carried no token; invalid_token when it carried a bad one.
+      if (c.expect === 'TokenNotPresent') expect(responseHeader(res, 'www-authenticate')).toBe('Bearer');
+      else if (c.expect !== 'allow') expect(responseHeader(res, 'www-authenticate')).toBe('Bearer error="invalid_token"');
+    });
+  }
 
   it('an authorization header just under the 1 MiB gRPC message limit → denied JwtInvalid (length checked before parsing)', async () => {
     const started = process.hrtime.bigint();
