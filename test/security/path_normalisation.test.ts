@@ -17,8 +17,9 @@ const adminToken = tokenFor('api://admin');
 
 // Three policies that differ only in the audience they accept: which one judged a request shows in the outcome.
 // `rest` (no match) is the weaker catch-all that a raw `//admin` fell through to.
-const policy = (name: string, aud: string, match: string, token = '') => `
+const policy = (name: string, aud: string, match: string, token = '', mode = 'enforce') => `
   - name: ${name}
+    mode: ${mode}
     ${match}
     validateJwt:
       issuerSigningKeys:
@@ -30,6 +31,7 @@ const CONFIG = `
 policies:${policy('admin', 'api://admin', 'match: { pathPrefixes: ["/admin"] }')}${
   policy('public', 'api://public', 'match: { pathPrefixes: ["/public"] }')}${
   policy('query', 'api://public', 'match: { pathPrefixes: ["/qs"] }', '\n      queryParameterName: access_token')}${
+  policy('trial', 'api://trial', 'match: { pathPrefixes: ["/trial"] }', '', 'report-only')}${
   policy('rest', 'api://public', '')}
 `;
 
@@ -143,6 +145,14 @@ describe('a path that cannot be normalised unambiguously is denied 403 PathInval
   it('also when the route names the policy through context_extensions (fail closed)', async () => {
     expectPathInvalid(await check('/public/..%2fadmin', publicToken, { policy: 'public' }));
     expectPathInvalid(await check('/public/..\\admin', publicToken, { policy: 'public' }));
+  });
+
+  it('also for a report-only policy, which would have let any other denial through', async () => {
+    const res = await check('/trial/x', publicToken);
+    expectAllowed(res, 'trial');
+    expect(reasonOf(res)).toBe('TokenAudienceNotAllowed');
+    expectPathInvalid(await check('/trial/..%2fx', publicToken));
+    expectPathInvalid(await check('/trial/..%2fx', publicToken, { policy: 'trial' }));
   });
 
   it('a route that names its policy keeps it for a traversal that normalises: the route, not the path, chose', async () => {
