@@ -141,8 +141,11 @@ export class App {
 
   #onKeyFetch(event: KeyFetchEvent): void {
     this.metrics.keyFetches.inc({ source: event.source, result: event.result });
+    for (const key of event.skipped) this.metrics.jwksKeysSkipped.inc({ source: event.source, reason: key.reason });
     if (event.result === 'error') this.log.warn({ source: event.source, code: event.code, error: event.error }, 'key fetch failed');
-    else if (event.skipped.length > 0) this.log.warn({ source: event.source, skipped: event.skipped }, 'JWKS keys skipped');
+    else if (event.skipped.length > 0) {
+      this.log.warn({ source: event.source, skipped: event.skipped.map((k) => k.detail) }, 'JWKS keys skipped');
+    }
     else this.log.debug({ source: event.source, keys: event.keyCount }, 'keys fetched');
     this.#updateServing();
   }

@@ -49,10 +49,10 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
 function checkRevocation(verified: VerifiedToken, runtime: Runtime, trace?: Trace): void {
   if (!runtime.revocations) return;
   const { jti, exp } = verified.jws.payload;
-  if (typeof jti === 'string' && runtime.revocations.isRevoked(jti, exp)) {
-    throw new AuthzError('TokenRevoked', `jti ${jti} is in the revoked tokens list`, { claim: 'jti' });
+  if (runtime.revocations.isRevoked(jti, exp)) {
+    throw new AuthzError('TokenRevoked', `jti ${JSON.stringify(jti)} is in the revoked tokens list`, { claim: 'jti' });
   }
-  trace?.({ step: 'jti', ok: true, detail: typeof jti === 'string' ? `${jti} is not revoked` : 'no jti claim' });
+  trace?.({ step: 'jti', ok: true, detail: jti === undefined ? 'no jti claim' : `${JSON.stringify(jti)} is not revoked` });
 }
 
 /** Names the check that failed, for `explain` and debug traces. */

@@ -52,7 +52,7 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
   }
 }
 
-function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
+export function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
   if (!policy.issuers) {
     trace?.({ step: 'iss', ok: true, detail: 'any issuer (issuers: [])' });
     return;

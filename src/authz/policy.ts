@@ -1,8 +1,8 @@
 import type { MatchConfig, PolicyConfig, ValidateJwtConfig } from '../config/types.js';
-import { TENANT_PLACEHOLDER, issuerOfDiscoveryUrl } from '../config/validate_jwt.js';
+import { TENANT_PLACEHOLDER, issuerTemplate, type IssuerTemplate } from '../jwt/issuer_pattern.js';
 import { importDecryptionKey, type DecryptionKey } from '../keys/import_key.js';
-import type { KeySource } from '../keys/key_source.js';
 import type { VerificationKey } from '../keys/verification_key.js';
+import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import type { AuthzRequest } from './request.js';
 
 export interface CompiledClaimRule {
@@ -19,45 +19,43 @@ export interface CompiledPolicy {
   readonly spec: ValidateJwtConfig;
   readonly matches: (req: AuthzRequest) => boolean;
   readonly describeMatch: string;
-  readonly sources: readonly KeySource[];
+  /** Each key source with the issuers it signs for: a token is verified only with its own issuer's keys. */
+  readonly keySources: readonly BoundKeySource[];
   readonly algorithms: ReadonlySet<string>;
   /** Empty = any audience (the config said `audiences: []`). */
   readonly audiences: ReadonlySet<string>;
   /** undefined = any issuer (the config said `issuers: []`). */
   readonly issuers: ReadonlySet<string> | undefined;
   /** Multi-tenant issuers: `prefix{tenantid}suffix`, filled from the token's `tid`. */
-  readonly issuerTemplates: readonly { readonly prefix: string; readonly suffix: string }[];
+  readonly issuerTemplates: readonly IssuerTemplate[];
   /** undefined = any tenant may fill a template ('*'). */
   readonly allowedTenants: ReadonlySet<string> | undefined;
   readonly clientApplicationIds: ReadonlySet<string> | undefined;
   readonly decryptionKeys: readonly DecryptionKey[];
   readonly requiredClaims: readonly CompiledClaimRule[];
-  hasKey(key: VerificationKey): boolean;
+  /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
+  keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
 
-export function compilePolicy(config: PolicyConfig, sources: readonly KeySource[]): CompiledPolicy {
+export function compilePolicy(config: PolicyConfig, keySources: readonly BoundKeySource[]): CompiledPolicy {
   const spec = config.validateJwt;
-  const issuers = spec.issuers ?? spec.openidConfig.map((c) => c.issuer ?? issuerOfDiscoveryUrl(c.url));
-  const templates = issuers.filter((i) => TENANT_PLACEHOLDER.test(i));
+  const issuers = spec.issuers;
   return {
     name: config.name,
     mode: config.mode,
     spec,
     matches: compileMatch(config.match),
     describeMatch: describeMatch(config.match),
-    sources,
+    keySources,
     algorithms: new Set(spec.algorithms),
     audiences: new Set(spec.audiences),
     issuers: issuers.length === 0 ? undefined : new Set(issuers.filter((i) => !TENANT_PLACEHOLDER.test(i))),
-    issuerTemplates: templates.map((t) => {
-      const [prefix, suffix] = t.split(TENANT_PLACEHOLDER) as [string, string];
-      return { prefix, suffix };
-    }),
+    issuerTemplates: issuers.flatMap((i) => issuerTemplate(i) ?? []),
     allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
     decryptionKeys: spec.decryptionKeys.map((k) => importDecryptionKey(k)),
     requiredClaims: spec.requiredClaims,
-    hasKey: (key) => sources.some((s) => s.hasKey(key)),
+    keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };
 }
 

@@ -3,21 +3,30 @@ import { watchConfig, type ConfigWatcher } from '../config/watch_config.js';
 
 /**
  * Revoked token ids (`jti`), from a file with one `jti` per line, optionally followed by the token's `exp`
- * (`# comments` allowed). The file is watched like the config. An entry stays revoked until the token's exp,
- * even if the line is removed from the file earlier: un-revoking a stolen token by accident must not be possible
- * while it is still valid. Past its exp an entry is dropped, since the token is rejected as expired anyway.
+ * (`# comments` allowed). The file is watched like the config. An entry is never dropped while its line is in the
+ * file. Once its line is removed, it stays revoked for as long as any policy could still accept the token, that is
+ * until `exp` plus the largest clock skew of the config: un-revoking a stolen token by accident must not be possible
+ * while it is still valid anywhere.
  */
 export class RevocationList {
   readonly file: string;
   #entries = new Map<string, number | undefined>();
   #watcher: ConfigWatcher | undefined;
   readonly #onReloadError: (err: Error) => void;
+  /** The largest clockSkew of any policy: a token is accepted until exp + this. */
+  #graceSeconds: number;
 
   /** Reads the file once; throws when it cannot be read, so a bad path fails the config, not silently. */
-  constructor(file: string, onReloadError: (err: Error) => void = () => undefined) {
+  constructor(file: string, onReloadError: (err: Error) => void = () => undefined, graceSeconds = 0) {
     this.file = file;
     this.#onReloadError = onReloadError;
+    this.#graceSeconds = graceSeconds;
     this.reload();
+  }
+
+  /** A reloaded config may allow more clock skew: entries out of the file must then live longer. */
+  setGraceSeconds(graceSeconds: number): void {
+    this.#graceSeconds = graceSeconds;
   }
 
   get size(): number {
@@ -30,19 +39,22 @@ export class RevocationList {
       const line = raw.replace(/#.*/, '').trim();
       if (!line) continue;
       const [jti, exp] = line.split(/\s+/) as [string, string | undefined];
-      const expSeconds = exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : this.#entries.get(jti);
-      if (expSeconds === undefined || expSeconds > nowSeconds) next.set(jti, expSeconds);
+      next.set(jti, exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : this.#entries.get(jti));
     }
     for (const [jti, exp] of this.#entries) {
-      if (!next.has(jti) && exp !== undefined && exp > nowSeconds) next.set(jti, exp);
+      if (!next.has(jti) && exp !== undefined && exp + this.#graceSeconds >= nowSeconds) next.set(jti, exp);
     }
     this.#entries = next;
   }
 
-  /** True when the jti is revoked; learns the token's exp so the entry outlives its line in the file until then. */
-  isRevoked(jti: string, exp: unknown): boolean {
-    if (!this.#entries.has(jti)) return false;
-    if (this.#entries.get(jti) === undefined && typeof exp === 'number') this.#entries.set(jti, exp);
+  /**
+   * True when the jti is revoked; learns the token's exp so the entry outlives its line in the file until then.
+   * RFC 7519 §4.1.7 makes `jti` a string, but a numeric one is revoked too: `12345` in the file matches `"jti": 12345`.
+   */
+  isRevoked(jti: unknown, exp: unknown): boolean {
+    const id = typeof jti === 'string' ? jti : typeof jti === 'number' && Number.isFinite(jti) ? String(jti) : undefined;
+    if (id === undefined || !this.#entries.has(id)) return false;
+    if (this.#entries.get(id) === undefined && typeof exp === 'number') this.#entries.set(id, exp);
     return true;
   }
 

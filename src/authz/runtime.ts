@@ -1,10 +1,10 @@
 import type { Config, KeysConfig, PolicyConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { RevocationList } from './revocation_list.js';
-import { issuerOfDiscoveryUrl } from '../config/validate_jwt.js';
 import type { KeySource } from '../keys/key_source.js';
 import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
 import { StaticKeySource } from '../keys/static_key_source.js';
+import { bindToAnyIssuer, bindToDocumentIssuer, bindToIssuers, type BoundKeySource } from './key_binding.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
 import { TokenCache, type TokenCacheOptions } from './token_cache.js';
 
@@ -54,35 +54,53 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   };
 }
 
+/**
+ * The policy's key sources, each bound to the issuers it signs for (RFC 8725 §3.8): the config's `issuers` on the
+ * entry; else, for the policy's only source, any issuer it accepts; else a discovery document's own issuer. A JWKS or
+ * static key with none of these is refused by the config reader, and here signs for nothing.
+ */
 function policySources(
   policy: PolicyConfig,
   remote: (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string) => KeySource,
   sources: Map<string, KeySource>,
-): KeySource[] {
+): BoundKeySource[] {
   const spec = policy.validateJwt;
-  const out = [
-    ...spec.openidConfig.map((c) => remote('openid-config', c.url, c.issuer ?? issuerOfDiscoveryUrl(c.url))),
-    ...spec.jwksUri.map((url) => remote('jwks', url)),
+  const entries: { source: KeySource; issuers: readonly string[] | undefined; discovery: boolean }[] = [
+    ...spec.openidConfig.map((c) => ({ source: remote('openid-config', c.url, c.issuer), issuers: c.issuers, discovery: true })),
+    ...spec.jwksUri.map((j) => ({ source: remote('jwks', j.url), issuers: j.issuers, discovery: false })),
   ];
-  if (spec.issuerSigningKeys.length > 0) {
-    const id = `static:${policy.name}`;
-    const source = new StaticKeySource(id, spec.issuerSigningKeys);
+  const unboundKeys = spec.issuerSigningKeys.filter((k) => k.issuers === undefined);
+  const staticSource = (id: string, keys: typeof unboundKeys) => {
+    const source = new StaticKeySource(id, keys);
     sources.set(id, source);
-    out.push(source);
+    return source;
+  };
+  if (unboundKeys.length > 0) {
+    entries.push({ source: staticSource(`static:${policy.name}`, unboundKeys), issuers: undefined, discovery: false });
   }
-  return out;
+  spec.issuerSigningKeys.forEach((key, i) => {
+    if (key.issuers === undefined) return;
+    entries.push({ source: staticSource(`static:${policy.name}:${i}`, [key]), issuers: key.issuers, discovery: false });
+  });
+  return entries.map((e) => {
+    if (e.issuers !== undefined) return bindToIssuers(e.source, e.issuers);
+    if (entries.length === 1) return bindToAnyIssuer(e.source);
+    return e.discovery ? bindToDocumentIssuer(e.source) : bindToIssuers(e.source, []);
+  });
 }
 
 function revocationList(config: Config, options: RuntimeOptions): RevocationList | undefined {
   const file = config.revokedTokensFile;
   if (file === undefined) return undefined;
   const previous = options.previous?.revocations;
+  const grace = Math.max(0, ...config.policies.map((p) => p.validateJwt.clockSkewSeconds));
   if (previous?.file === file) {
+    previous.setGraceSeconds(grace);
     previous.reload();
     return previous;
   }
   try {
-    return new RevocationList(file, options.onRevocationReloadError);
+    return new RevocationList(file, options.onRevocationReloadError, grace);
   } catch (err) {
     throw new ConfigError([`revokedTokens.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
   }

@@ -3,6 +3,8 @@ import { MAX_TOKEN_LENGTH, decodeJws, isCompactJws, type DecodedJws } from '../j
 import { decryptJwe } from '../jwt/decrypt_jwe.js';
 import { verifySignature } from '../jwt/verify_signature.js';
 import { keyFitsAlgorithm, type VerificationKey } from '../keys/verification_key.js';
+import { checkIssuer } from './claims.js';
+import type { BoundKeySource } from './key_binding.js';
 import type { CompiledPolicy } from './policy.js';
 import type { TokenCache } from './token_cache.js';
 import type { Trace } from './trace.js';
@@ -29,7 +31,8 @@ export async function verifyToken(token: string, policy: CompiledPolicy, ctx: Ve
   const encrypted = policy.decryptionKeys.length > 0 && isCompactJwe(token);
   if (!encrypted) {
     const cached = ctx.cache.get(token, ctx.nowMs);
-    if (cached && policy.algorithms.has(cached.jws.alg) && policy.hasKey(cached.key)) {
+    // The key must still belong to a source this policy binds to the token's issuer (RFC 8725 §3.8).
+    if (cached && policy.algorithms.has(cached.jws.alg) && policy.keyTrustedFor(cached.key, cached.jws.payload.iss)) {
       ctx.trace?.({ step: 'signature', ok: true, detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)` });
       return { jws: cached.jws, key: cached.key };
     }
@@ -43,6 +46,11 @@ export async function verifyToken(token: string, policy: CompiledPolicy, ctx: Ve
     if (policy.spec.requireSignedTokens || jws.alg !== 'none' || jws.signature.length !== 0) {
       throw new AuthzError('TokenAlgorithmNotAllowed', 'unsigned token (alg none) and the policy requires signed tokens');
     }
+    // With decryption keys, the encryption is what vouches for unsigned claims (RFC 7516 §5.2): a bare unsigned
+    // token outside a JWE this policy decrypted would make the encryption protect nothing.
+    if (policy.decryptionKeys.length > 0) {
+      throw new AuthzError('TokenAlgorithmNotAllowed', 'unsigned token (alg none) outside an encrypted token: the policy has decryptionKeys');
+    }
     ctx.trace?.({ step: 'signature', ok: true, detail: 'unsigned token accepted: requireSignedTokens is false' });
     return { jws, key: undefined };
   }
@@ -50,17 +58,18 @@ export async function verifyToken(token: string, policy: CompiledPolicy, ctx: Ve
     throw new AuthzError('TokenAlgorithmNotAllowed', `alg ${jws.alg} is not in the policy's algorithms [${[...policy.algorithms].join(', ')}]`);
   }
 
-  let candidates = candidateKeys(policy, jws);
+  const bound = boundToIssuer(policy, jws);
+  let candidates = candidateKeys(bound, jws);
   if (candidates.length === 0 && jws.kid !== undefined) {
-    candidates = await refetchForKid(policy, jws, ctx);
+    candidates = await refetchForKid(bound, jws, ctx);
   }
   if (candidates.length === 0) {
-    if (policy.sources.some((s) => !s.usable())) {
-      throw new AuthzError('KeysUnavailable', `no usable keys: ${unusableSources(policy)}`);
+    if (bound.some((b) => !b.source.usable())) {
+      throw new AuthzError('KeysUnavailable', `no usable keys: ${unusableSources(bound)}`);
     }
     throw new AuthzError('TokenSignatureKeyNotFound', jws.kid === undefined
-      ? `no ${jws.alg} key in the policy's key sources`
-      : `no ${jws.alg} key with kid "${jws.kid}" in the policy's key sources`);
+      ? `no ${jws.alg} key for issuer ${describeIss(jws)} in the policy's key sources`
+      : `no ${jws.alg} key with kid "${jws.kid}" for issuer ${describeIss(jws)} in the policy's key sources`);
   }
   for (const key of candidates) {
     if (verifySignature(jws.alg, key, jws.signingInput, jws.signature)) {
@@ -98,9 +107,29 @@ async function decryptToSigned(token: string, policy: CompiledPolicy, ctx: Verif
   return { jws: decodeJws(unsigned), key: undefined };
 }
 
-function candidateKeys(policy: CompiledPolicy, jws: DecodedJws): VerificationKey[] {
+/**
+ * RFC 8725 §3.8, OpenID Connect Core §10.1: only the keys of the token's own issuer may verify it. A token whose
+ * issuer no source signs for is denied here, before any signature math; its issuer is named as the reason when the
+ * policy does not accept that issuer at all.
+ */
+function boundToIssuer(policy: CompiledPolicy, jws: DecodedJws): readonly BoundKeySource[] {
+  const iss = jws.payload.iss;
+  const bound = policy.keySources.filter((b) => b.signsFor(iss));
+  if (bound.length === 0) {
+    checkIssuer(jws.payload, policy);
+    const detail = policy.keySources.map((b) => `${b.source.id} signs for ${b.describe}`).join('; ');
+    throw new AuthzError('TokenSignatureKeyNotFound', `no key source of the policy signs for issuer ${describeIss(jws)} (${detail})`);
+  }
+  return bound;
+}
+
+function describeIss(jws: DecodedJws): string {
+  return JSON.stringify(jws.payload.iss ?? null);
+}
+
+function candidateKeys(bound: readonly BoundKeySource[], jws: DecodedJws): VerificationKey[] {
   const out: VerificationKey[] = [];
-  for (const source of policy.sources) {
+  for (const { source } of bound) {
     for (const key of jws.kid === undefined ? source.allKeys() : source.keysWithKid(jws.kid)) {
       if (keyFitsAlgorithm(key, jws.alg)) out.push(key);
     }
@@ -109,13 +138,13 @@ function candidateKeys(policy: CompiledPolicy, jws: DecodedJws): VerificationKey
 }
 
 /** An unknown kid usually means the issuer rotated: refetch (bounded by cooldown) and try again, within the deadline. */
-async function refetchForKid(policy: CompiledPolicy, jws: DecodedJws, ctx: VerifyContext): Promise<VerificationKey[]> {
-  const refreshed = Promise.all(policy.sources.map((s) => s.refreshForUnknownKid())).then(() => true);
+async function refetchForKid(bound: readonly BoundKeySource[], jws: DecodedJws, ctx: VerifyContext): Promise<VerificationKey[]> {
+  const refreshed = Promise.all(bound.map((b) => b.source.refreshForUnknownKid())).then(() => true);
   const inTime = await Promise.race([refreshed, ctx.deadline().then(() => false)]);
   if (!inTime) {
     throw new AuthzError('KeysUnavailable', `still fetching keys for kid "${jws.kid}" when the check deadline passed`);
   }
-  const candidates = candidateKeys(policy, jws);
+  const candidates = candidateKeys(bound, jws);
   ctx.trace?.({
     step: 'keys',
     ok: candidates.length > 0,
@@ -124,11 +153,11 @@ async function refetchForKid(policy: CompiledPolicy, jws: DecodedJws, ctx: Verif
   return candidates;
 }
 
-function unusableSources(policy: CompiledPolicy): string {
-  return policy.sources
-    .filter((s) => !s.usable())
-    .map((s) => {
-      const status = s.status();
+function unusableSources(bound: readonly BoundKeySource[]): string {
+  return bound
+    .filter((b) => !b.source.usable())
+    .map((b) => {
+      const status = b.source.status();
       return `${status.id} (${status.lastError ?? 'not fetched yet'})`;
     })
     .join(', ');

@@ -64,14 +64,26 @@ export type TokenLocation =
 export interface OpenIdConfigEntry {
   readonly url: string;
   /** The issuer the discovery document must name; defaults to the URL without `/.well-known/openid-configuration`. */
-  readonly issuer: string | undefined;
+  readonly issuer: string;
+  /** The issuers this document's keys may sign for; undefined = the issuer the document names. */
+  readonly issuers: readonly string[] | undefined;
 }
 
-export type StaticKeyConfig =
+export interface JwksUriEntry {
+  readonly url: string;
+  /** The issuers this JWKS's keys may sign for; undefined only when it is the policy's one key source. */
+  readonly issuers: readonly string[] | undefined;
+}
+
+export type StaticKeyConfig = (
   | { readonly form: 'jwk'; readonly jwk: Readonly<Record<string, unknown>> }
   | { readonly form: 'pem'; readonly pem: string; readonly id: string | undefined }
   | { readonly form: 'rsa'; readonly n: string; readonly e: string; readonly id: string | undefined }
-  | { readonly form: 'symmetric'; readonly base64: string; readonly id: string | undefined };
+  | { readonly form: 'symmetric'; readonly base64: string; readonly id: string | undefined }
+) & {
+  /** The issuers this key may sign for; undefined only when the static keys are the policy's one key source. */
+  readonly issuers?: readonly string[] | undefined;
+};
 
 /** Keys that decrypt encrypted tokens (JWE), as APIM's decryption-keys. */
 export type DecryptionKeyConfig =
@@ -94,11 +106,11 @@ export interface ClaimHeaderConfig {
 export interface ValidateJwtConfig {
   readonly token: TokenLocation;
   readonly openidConfig: readonly OpenIdConfigEntry[];
-  readonly jwksUri: readonly string[];
+  readonly jwksUri: readonly JwksUriEntry[];
   readonly issuerSigningKeys: readonly StaticKeyConfig[];
-  /** undefined = the issuers of the openidConfig documents. */
   readonly audiences: readonly string[];
-  readonly issuers: readonly string[] | undefined;
+  /** Empty = any issuer; defaults to the issuers the openidConfig documents sign for. */
+  readonly issuers: readonly string[];
   readonly algorithms: readonly string[];
   readonly requireExpirationTime: boolean;
   readonly requireSignedTokens: boolean;

@@ -1,9 +1,15 @@
-import { importDecryptionKey, importStaticKey } from '../keys/import_key.js';
+import { TENANT_PLACEHOLDER } from '../jwt/issuer_pattern.js';
+import {
+  checkIssuerBindings,
+  readDecryptionKeys,
+  readJwksUri,
+  readOpenIdConfig,
+  readStaticKeys,
+} from './read_key_sources.js';
 import {
   Problems,
   join,
   mappingList,
-  mapping,
   optionalBoolean,
   optionalEnum,
   optionalList,
@@ -19,16 +25,13 @@ import {
   ASYMMETRIC_ALGORITHMS,
   SYMMETRIC_ALGORITHMS,
   type ClaimHeaderConfig,
-  type DecryptionKeyConfig,
   type KeysConfig,
-  type OpenIdConfigEntry,
   type RequiredClaimConfig,
   type StaticKeyConfig,
   type TokenLocation,
   type ValidateJwtConfig,
 } from './types.js';
 
-const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/i;
 
 export const VALIDATE_JWT_KEYS = [
@@ -58,9 +61,9 @@ export const VALIDATE_JWT_KEYS = [
 
 export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: KeysConfig): ValidateJwtConfig {
   const openidConfig = readOpenIdConfig(o, path, problems, keys);
-  const jwksUri = stringList(o, 'jwksUri', path, problems) ?? [];
-  jwksUri.forEach((url, i) => checkKeyUrl(url, join(join(path, 'jwksUri'), i), problems, keys));
+  const jwksUri = readJwksUri(o, path, problems, keys);
   const issuerSigningKeys = readStaticKeys(o, path, problems);
+  checkIssuerBindings(path, problems, { openidConfig, jwksUri, staticKeys: issuerSigningKeys });
   const requiredClaims = readRequiredClaims(o, path, problems);
   const requireSignedTokens = optionalBoolean(o, 'requireSignedTokens', path, problems, true);
 
@@ -69,9 +72,11 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
   if (audiences === undefined && !hasAudienceRule) {
     problems.add(join(path, 'audiences'), 'is required (write `audiences: []` to accept any audience on purpose)');
   }
-  const issuers = stringList(o, 'issuers', path, problems);
-  const allowedTenants = readAllowedTenants(o, path, problems, issuers ?? []);
-  if (issuers === undefined && openidConfig.length === 0) {
+  const given = stringList(o, 'issuers', path, problems);
+  // Without an issuers list, the policy accepts the issuers its discovery documents sign for.
+  const issuers = given ?? [...new Set(openidConfig.flatMap((c) => c.issuers ?? [c.issuer]))];
+  const allowedTenants = readAllowedTenants(o, path, problems, issuers);
+  if (given === undefined && openidConfig.length === 0) {
     problems.add(
       join(path, 'issuers'),
       'is required when there is no openidConfig to take issuers from (write `issuers: []` to accept any issuer on purpose)',
@@ -130,97 +135,6 @@ export function readHeaderName(o: Raw, key: string, path: string, problems: Prob
   return name?.toLowerCase();
 }
 
-export function readOpenIdConfig(o: Raw, path: string, problems: Problems, keys: KeysConfig): OpenIdConfigEntry[] {
-  return mappingList(o, 'openidConfig', path, problems, ['url', 'issuer'], (entry, itemPath) => {
-    const url = requiredString(entry, 'url', itemPath, problems);
-    if (url === undefined) return undefined;
-    checkKeyUrl(url, join(itemPath, 'url'), problems, keys);
-    return { url, issuer: optionalString(entry, 'issuer', itemPath, problems) };
-  });
-}
-
-/** The issuer a discovery URL promises (OpenID Connect Discovery 1.0 §4.3). */
-export function issuerOfDiscoveryUrl(url: string): string {
-  return url.endsWith(DISCOVERY_SUFFIX) ? url.slice(0, -DISCOVERY_SUFFIX.length) : url;
-}
-
-export function checkKeyUrl(url: string, path: string, problems: Problems, keys: KeysConfig): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    problems.add(path, `"${url}" is not a valid URL`);
-    return;
-  }
-  if (parsed.protocol === 'https:') return;
-  if (parsed.protocol !== 'http:') {
-    problems.add(path, `must be an https:// URL, got ${parsed.protocol}`);
-    return;
-  }
-  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(parsed.hostname);
-  if (!loopback && !keys.allowInsecureHttp) {
-    problems.add(path, 'must be https:// (plain http is allowed for loopback hosts, or anywhere with keys.allowInsecureHttp: true)');
-  }
-}
-
-export function readStaticKeys(o: Raw, path: string, problems: Problems): StaticKeyConfig[] {
-  return readKeyEntries<StaticKeyConfig>(o, 'issuerSigningKeys', path, problems, {
-    members: ['jwk', 'pem', 'n', 'e', 'base64', 'id'],
-    jwkMembers: JWK_MEMBERS,
-    hint: 'must give one of jwk, pem, n + e, or base64',
-    importKey: importStaticKey,
-  });
-}
-
-export function readDecryptionKeys(o: Raw, path: string, problems: Problems): DecryptionKeyConfig[] {
-  return readKeyEntries<DecryptionKeyConfig>(o, 'decryptionKeys', path, problems, {
-    members: ['jwk', 'pem', 'base64', 'id'],
-    jwkMembers: [...JWK_MEMBERS, 'd', 'p', 'q', 'dp', 'dq', 'qi'],
-    hint: 'must give one of jwk (private), pem (private key), or base64 (symmetric)',
-    importKey: importDecryptionKey,
-  });
-}
-
-/** A list of keys in the config's key forms; each is imported once here, so a bad key fails the config, not a request. */
-function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
-  o: Raw,
-  listKey: string,
-  path: string,
-  problems: Problems,
-  forms: { members: string[]; jwkMembers: string[]; hint: string; importKey: (key: K) => unknown },
-): K[] {
-  return mappingList(o, listKey, path, problems, forms.members, (entry, itemPath) => {
-    const id = optionalString(entry, 'id', itemPath, problems);
-    let key: StaticKeyConfig | undefined;
-    if (entry.jwk !== undefined) {
-      const jwk = mapping(entry.jwk, join(itemPath, 'jwk'), problems, forms.jwkMembers);
-      if (jwk) key = { form: 'jwk', jwk: id !== undefined && jwk.kid === undefined ? { ...jwk, kid: id } : jwk };
-    } else if (entry.pem !== undefined) {
-      const pem = requiredString(entry, 'pem', itemPath, problems);
-      if (pem) key = { form: 'pem', pem, id };
-    } else if (forms.members.includes('n') && (entry.n !== undefined || entry.e !== undefined)) {
-      const n = requiredString(entry, 'n', itemPath, problems);
-      const e = requiredString(entry, 'e', itemPath, problems);
-      if (n && e) key = { form: 'rsa', n, e, id };
-    } else if (entry.base64 !== undefined) {
-      const base64 = requiredString(entry, 'base64', itemPath, problems);
-      if (base64) key = { form: 'symmetric', base64, id };
-    } else {
-      problems.add(itemPath, forms.hint);
-    }
-    if (!key) return undefined;
-    try {
-      forms.importKey(key as K);
-      return key as K;
-    } catch (err) {
-      problems.add(itemPath, (err as Error).message);
-      return undefined;
-    }
-  });
-}
-
-export const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'key_ops', 'n', 'e', 'crv', 'x', 'y', 'k', 'x5c', 'x5t', 'x5t#S256'];
-
 function readAlgorithms(o: Raw, path: string, problems: Problems, keys: readonly StaticKeyConfig[]): string[] {
   const hasSymmetricKey = keys.some((k) => k.form === 'symmetric' || (k.form === 'jwk' && k.jwk.kty === 'oct'));
   const given = stringList(o, 'algorithms', path, problems, { minItems: 1 });
@@ -272,8 +186,6 @@ export function readClaimHeaders(o: Raw, path: string, problems: Problems): Clai
   });
 }
 
-/** An issuer such as `https://login.microsoftonline.com/{tenantid}/v2.0`: the token's `tid` fills the placeholder. */
-export const TENANT_PLACEHOLDER = /\{tenantid\}/i;
 
 function readAllowedTenants(o: Raw, path: string, problems: Problems, issuers: readonly string[]): readonly string[] | '*' | undefined {
   const templates = issuers.filter((i) => TENANT_PLACEHOLDER.test(i));

@@ -30,6 +30,8 @@ export interface KeySource {
   /** Whether this key is still one of the source's usable keys (cached verdicts depend on it). */
   hasKey(key: VerificationKey): boolean;
   usable(): boolean;
+  /** The `issuer` the discovery document names (openid-config sources, once fetched); undefined otherwise. */
+  documentIssuer(): string | undefined;
   /** Resolves once the first fetch finished (successfully or not). */
   firstFetch(): Promise<void>;
   /**

@@ -1,4 +1,5 @@
 import { KeyFetchError } from '../errors.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { fetchJson } from './fetch_json.js';
 import { importJwk } from './import_key.js';
 import type { KeySource, KeySourceStatus } from './key_source.js';
@@ -32,7 +33,13 @@ export interface KeyFetchEvent {
   readonly error?: string;
   readonly code?: string;
   /** Keys of the JWKS that were skipped, each with why. */
-  readonly skipped: readonly string[];
+  readonly skipped: readonly SkippedKey[];
+}
+
+/** A JWKS entry that was not imported: `symmetric` for an oct key (never trusted from the network), else `unusable`. */
+export interface SkippedKey {
+  readonly reason: 'symmetric' | 'unusable';
+  readonly detail: string;
 }
 
 const EMPTY: readonly VerificationKey[] = Object.freeze([]);
@@ -100,7 +107,7 @@ export class RemoteKeySource implements KeySource {
     return this.#keySet.has(key) && this.usable();
   }
 
-  issuer(): string | undefined {
+  documentIssuer(): string | undefined {
     return this.#issuer;
   }
 
@@ -185,7 +192,7 @@ export class RemoteKeySource implements KeySource {
     } catch {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: jwks_uri is not a URL`);
     }
-    const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i.test(jwks.hostname);
+    const loopback = isLoopbackHost(jwks.hostname);
     if (jwks.protocol !== 'https:' && !(jwks.protocol === 'http:' && (loopback || this.#options.allowInsecureHttp))) {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: jwks_uri must be https`);
     }
@@ -225,23 +232,29 @@ export class RemoteKeySource implements KeySource {
 }
 
 /** Imports every usable key of a JWKS; a malformed key is skipped (and reported), never fatal for the rest. */
-export function importJwks(body: unknown, url: string): { keys: VerificationKey[]; skipped: string[] } {
+export function importJwks(body: unknown, url: string): { keys: VerificationKey[]; skipped: SkippedKey[] } {
   const set = body as { keys?: unknown } | null;
   if (!set || typeof set !== 'object' || !Array.isArray(set.keys)) {
     throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: not a JWKS (needs a "keys" list)`);
   }
   const keys: VerificationKey[] = [];
-  const skipped: string[] = [];
+  const skipped: SkippedKey[] = [];
   for (const jwk of set.keys) {
+    // A published key is public: an HMAC secret in it would let anyone who reads the JWKS sign tokens
+    // (RFC 8725 §3.1, §3.2). HS* tokens verify only with the policy's own issuerSigningKeys.
+    if (jwk && typeof jwk === 'object' && (jwk as { kty?: unknown }).kty === 'oct') {
+      skipped.push({ reason: 'symmetric', detail: `key ${describeKid(jwk)} is a symmetric (oct) key: never trusted from the network` });
+      continue;
+    }
     try {
       if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw new Error('not a JSON object');
       keys.push(importJwk(jwk as Record<string, unknown>));
     } catch (err) {
-      skipped.push((err as Error).message);
+      skipped.push({ reason: 'unusable', detail: (err as Error).message });
     }
   }
   if (keys.length === 0) {
-    throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+    throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.map((k) => k.detail).join('; ')})` : ''}`);
   }
   return { keys, skipped };
 }
@@ -256,6 +269,11 @@ function matchesTenantTemplate(issuer: string, expected: string): boolean {
   if (!expected.startsWith(prefix!) || !expected.endsWith(suffix)) return false;
   const tenant = expected.slice(prefix!.length, expected.length - suffix.length);
   return tenant.length > 0 && !tenant.includes('/');
+}
+
+function describeKid(jwk: object): string {
+  const kid = (jwk as { kid?: unknown }).kid;
+  return typeof kid === 'string' ? `"${kid}"` : '(no kid)';
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -33,6 +33,10 @@ export class StaticKeySource implements KeySource {
     return true;
   }
 
+  documentIssuer(): undefined {
+    return undefined;
+  }
+
   firstFetch(): Promise<void> {
     return Promise.resolve();
   }

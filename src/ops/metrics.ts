@@ -12,6 +12,7 @@ export class Metrics {
   readonly decisions: Counter<'policy' | 'decision' | 'reason'>;
   readonly checkDuration: Histogram;
   readonly keyFetches: Counter<'source' | 'result'>;
+  readonly jwksKeysSkipped: Counter<'source' | 'reason'>;
   readonly configReloads: Counter<'result'>;
 
   constructor(sources: MetricsSources) {
@@ -32,6 +33,12 @@ export class Metrics {
       name: 'tokengate_key_fetches_total',
       help: 'Discovery/JWKS fetches by key source and result (ok, error).',
       labelNames: ['source', 'result'],
+      registers,
+    });
+    this.jwksKeysSkipped = new Counter({
+      name: 'tokengate_jwks_keys_skipped_total',
+      help: 'JWKS keys not imported, by key source and reason (symmetric: an oct key, never trusted from the network).',
+      labelNames: ['source', 'reason'],
       registers,
     });
     this.configReloads = new Counter({
