@@ -3,6 +3,8 @@
 // denied 403 PathInvalid. Each request goes through the real gRPC server. The controls (a public token allowed at
 // /public, an admin token allowed at /admin) show the table can fail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
+import { explain } from '../../src/explain.js';
 import type { CheckResponseMessage } from '../../src/grpc/protos.js';
 import { bearer, envoyCheckRequest, reasonOf, responseHeader } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
@@ -165,5 +167,23 @@ describe('a path that cannot be normalised unambiguously is denied 403 PathInval
     expect(lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(lines.at(-1))).toContain('encoded slash');
     expect(tg.rawLog()).not.toContain(publicToken.split('.')[2]);
+  });
+});
+
+describe('tokengate explain shows the path step', () => {
+  const request = (path: string) => ({ token: publicToken, method: 'GET', path, host: 'api.example.com', headers: {}, contextExtensions: {} });
+
+  it('a normalised path: the step says what was matched, and the /admin policy decides', async () => {
+    const e = await explain(parseConfigText(CONFIG), request('/public/%2e%2e/admin'));
+    expect(e.steps[0]).toEqual({ step: 'path', ok: true, detail: '/public/%2e%2e/admin is matched as /admin' });
+    expect(e.policy).toBe('admin');
+    expect(e.reason).toBe('TokenAudienceNotAllowed');
+  });
+
+  it('an ambiguous path: the failing step is "path", the denial 403 PathInvalid', async () => {
+    const e = await explain(parseConfigText(CONFIG), request('/public/..%2fadmin'));
+    expect(e.steps.at(-1)).toMatchObject({ step: 'path', ok: false });
+    expect(e.steps.at(-1)?.detail).toContain('encoded slash');
+    expect(e).toMatchObject({ decision: 'deny', reason: 'PathInvalid', httpStatus: 403, policy: null });
   });
 });
