@@ -4,7 +4,9 @@
 //   2. an allow only ever happens for a token signed, unmodified, by a key configured in the selected policy (or an
 //      unsigned token the policy explicitly accepts), whose claims satisfy the policy — checked against a model;
 //      conversely a clean request carrying such a token is allowed (so the property can fail both ways);
-//   3. every response is well-formed.
+//   3. every response is well-formed;
+//   4. with keys of two issuers in one policy, an allow means the verifying key belongs to the token's iss
+//      (RFC 8725 §3.8: each key is bound to its issuer with `issuers` on the key).
 // Fixed seed by default (FUZZ_SEED=… to explore); fast-check prints the seed and counterexample on failure.
 import fc from 'fast-check';
 import { stringify } from 'yaml';
@@ -40,6 +42,8 @@ const KEYS: Record<KeyName, TestKey> = {
   hs: hmacKey('k-hs', Buffer.from('0123456789abcdef0123456789abcdef')),
 };
 const KEY_ID: Record<KeyName, string | undefined> = { rsa: 'k-rsa', ec: 'k-ec', ed: undefined, hs: 'k-hs' };
+/** Whose keys they are, when a policy binds its keys: two issuers' keys side by side in one policy. */
+const KEY_ISSUER: Record<KeyName, string> = { rsa: 'https://iss.a', hs: 'https://iss.a', ec: 'https://iss.b', ed: 'https://iss.b' };
 // Attackers: same kids as the real keys where that is nastiest.
 const ATTACKERS: TestKey[] = [rsaKey('k-rsa'), ecKey('a-ec', 'P-256'), edKey('a-ed'), hmacKey('k-hs', Buffer.from('attacker-secret-attacker-secret!'))];
 const ATTACKER_NAMES = ['attacker-rsa', 'attacker-ec', 'attacker-ed', 'attacker-hs'];
@@ -79,6 +83,8 @@ interface PolicyModel {
   mode: 'enforce' | 'report-only';
   prefix: string | undefined;
   keys: KeyName[];
+  /** Each key carries `issuers: [KEY_ISSUER[key]]`: only that issuer's tokens may verify with it. */
+  bindKeys: boolean;
   algorithms: string[] | undefined;
   audiences: string[];
   issuers: string[];
@@ -108,6 +114,7 @@ const policyArb = (index: number): fc.Arbitrary<PolicyModel> =>
       mode: fc.constantFrom<'enforce' | 'report-only'>('enforce', 'enforce', 'enforce', 'report-only'),
       prefix: fc.constantFrom(undefined, '/api', '/other'),
       keys: fc.subarray<KeyName>(['rsa', 'ec', 'ed', 'hs'], { minLength: 1 }),
+      bindKeys: fc.boolean(),
       algorithmsPick: fc.option(fc.subarray([...ASYMMETRIC, 'HS256', 'HS384', 'HS512'], { minLength: 1 }), { freq: 3 }),
       audiences: fc.subarray(['api://a', 'api://b']),
       issuers: fc.subarray(['https://iss.a', 'https://iss.b']),
@@ -146,7 +153,10 @@ function configYaml(c: ConfigModel): string {
       validateJwt: {
         ...(p.location === 'bearer' ? {} : p.location === 'query' ? { queryParameterName: 'access_token' } : p.location === 'cookie' ? { cookieName: 'at' } : { headerName: 'x-token' }),
         ...(p.location === 'x-token-scheme' ? { requireScheme: 'Token' } : {}),
-        issuerSigningKeys: p.keys.map((k) => keyEntry(k, c.keyForms[names.indexOf(k)]!)),
+        issuerSigningKeys: p.keys.map((k) => ({
+          ...keyEntry(k, c.keyForms[names.indexOf(k)]!),
+          ...(p.bindKeys ? { issuers: [KEY_ISSUER[k]] } : {}),
+        })),
         ...(p.algorithms ? { algorithms: p.algorithms } : {}),
         audiences: p.audiences,
         issuers: p.issuers,
@@ -335,6 +345,7 @@ function legitimatelySigned(p: PolicyModel, token: string): { payload: Record<st
   if (!p.keys.includes(keyName)) return undefined; // an attacker key, or a key of another policy
   if (header.alg !== info.signer.alg || !effectiveAlgorithms(p).includes(info.signer.alg)) return undefined;
   if (header.kid !== undefined && KEY_ID[keyName] !== undefined && header.kid !== KEY_ID[keyName]) return undefined;
+  if (p.bindKeys && payload.iss !== KEY_ISSUER[keyName]) return undefined; // another issuer's key
   return { payload, clean: info.clean };
 }
 
@@ -416,7 +427,7 @@ function runtimeFor(c: ConfigModel): { runtime: Runtime; spy: SpyCache } {
   return { runtime, spy };
 }
 
-const stats = { requests: 0, allowed: 0, cleanLegitAllowed: 0, wouldDeny: 0, reasons: new Map<string, number>() };
+const stats = { requests: 0, allowed: 0, boundAllowed: 0, cleanLegitAllowed: 0, wouldDeny: 0, reasons: new Map<string, number>() };
 
 /** Runs one request through authorize() and checks every invariant; returns the decision. */
 async function checkDirect(c: ConfigModel, rt: { runtime: Runtime; spy: SpyCache }, r: RequestModel): Promise<Decision> {
@@ -455,7 +466,8 @@ async function checkDirect(c: ConfigModel, rt: { runtime: Runtime; spy: SpyCache
     const token = rt.spy.lastToken;
     expect(token, 'an allow must have gone through the signature step').toBeDefined();
     const legit = legitimatelySigned(selected, token!);
-    expect(legit, `ALLOWED A TOKEN NOT SIGNED BY A CONFIGURED KEY: ${token}`).toBeDefined();
+    expect(legit, `ALLOWED A TOKEN NOT SIGNED BY A CONFIGURED KEY OF ITS ISSUER: ${token}`).toBeDefined();
+    if (selected.bindKeys && selected.keys.length > 1) stats.boundAllowed++;
     expect(claimsSatisfy(selected, legit!.payload, NOW), `allowed claims the policy rejects: ${JSON.stringify(legit!.payload)}`).toBe(true);
     // A client-forged identity header never survives: it is overwritten from the token, or removed.
     if (selected.outputSub) {
@@ -488,6 +500,7 @@ describe('fuzz: authorize() against random configs and requests', () => {
     expect(stats.allowed).toBeGreaterThan(DIRECT_RUNS / 10);
     expect(stats.cleanLegitAllowed).toBeGreaterThan(DIRECT_RUNS / 20);
     expect(stats.reasons.size).toBeGreaterThan(10);
+    expect(stats.boundAllowed, 'allows under policies holding two issuers\' keys').toBeGreaterThan(DIRECT_RUNS / 50);
     console.log(`fuzz (seed ${SEED}): ${stats.requests} checks, ${stats.allowed} allowed (${stats.cleanLegitAllowed} by the converse), ${stats.wouldDeny} would-deny; ${[...stats.reasons].map(([r, n]) => `${r} ${n}`).join(', ')}`);
   }, 60_000);
 });
