@@ -17,22 +17,53 @@ function describe(location: TokenLocation): string {
   return `${location.kind === 'query' ? 'query parameter' : 'cookie'} ${location.name}`;
 }
 
+/**
+ * RFC 6750 §2.1: credentials = scheme 1*SP b64token. Only SP and HTAB may surround the header value (OWS, RFC 9110
+ * §5.5): String.prototype.trim() would also strip U+00A0, U+3000, U+2028, U+FEFF and the rest of Unicode's spaces,
+ * and let a token pass that no strict parser upstream would read the same way.
+ */
 function fromHeader(req: AuthzRequest, name: string, scheme: string | undefined): string {
-  const value = Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
-  if (value === undefined || value.trim() === '') throw new AuthzError('TokenNotPresent', `no ${name} header`);
+  const value = trimOws(Object.hasOwn(req.headers, name) ? req.headers[name]! : '');
+  if (value === '') throw new AuthzError('TokenNotPresent', `no ${name} header`);
   // Envoy joins repeated headers with a comma, and a JWT never contains one: two tokens are ambiguous, refuse both.
   if (value.includes(',')) throw new AuthzError('JwtInvalid', `${name} header carries more than one value`);
-  if (scheme === undefined) return value.trim();
-  const trimmed = value.trim();
-  const space = trimmed.indexOf(' ');
-  const given = space === -1 ? trimmed : trimmed.slice(0, space);
+  if (scheme === undefined) return b64token(value, name);
+  const space = value.indexOf(' ');
+  // The scheme runs to the first SP. Any other character there (HTAB, U+00A0, U+FEFF…) makes it another scheme.
+  const given = space === -1 ? value : value.slice(0, space);
   if (given.toLowerCase() !== scheme.toLowerCase()) {
     throw new AuthzError('TokenSchemeInvalid', `${name} header is not "${scheme} <token>"`);
   }
   // "Bearer " and "Bearer" carry no token (trailing white space is not part of a field value, RFC 9110 §5.5):
   // RFC 6750 §3.1 answers a request without a token with a bare challenge, not error="invalid_token".
   if (space === -1) throw new AuthzError('TokenNotPresent', `${name} header has the ${scheme} scheme but no token`);
-  return trimmed.slice(space + 1).trim();
+  let start = space + 1;
+  while (value.charCodeAt(start) === SP) start++;
+  return b64token(value.slice(start), name);
+}
+
+const SP = 0x20;
+const HTAB = 0x09;
+/** RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". Every JWS and JWE fits. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** What follows the scheme (or the whole value of a header without one) must be a b64token; else it is malformed. */
+function b64token(text: string, name: string): string {
+  if (!B64TOKEN.test(text)) throw new AuthzError('JwtInvalid', `${name} header: the token is not a b64token`);
+  return text;
+}
+
+/** Strips SP and HTAB only, at both ends (RFC 9110 §5.6.3 OWS). A loop: a regular expression would backtrack. */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return value.slice(start, end);
+}
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
 }
 
 function fromQuery(path: string, name: string): string {

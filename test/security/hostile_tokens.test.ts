@@ -10,7 +10,7 @@ import { bearer, envoyCheckRequest, reasonOf, responseHeader, upstreamHeaders } 
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 import { buildAttackCases, nestedObject, POLICY_MAX_LIFETIME, type AttackCase, type Expected } from './helpers/attacks.js';
 import { claimsFor, ecKey, edKey, forge, hmacKey, noneCasings, rsaKey, unsigned } from './helpers/forge.js';
-import { bearerHeaderCases } from './helpers/header_attacks.js';
+import { bareHeaderCases, bearerHeaderCases } from './helpers/header_attacks.js';
 
 const AUD = 'api://orders';
 const ISS = 'https://static.example.com';
@@ -59,6 +59,15 @@ ${indentPem(rsa.publicKey!.export({ type: 'spki', format: 'pem' }).toString(), 1
       audiences: ["${AUD}"]
       issuers: ["${ISS}"]
       algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+  - name: bare-header
+    match: { pathPrefixes: ["/h"] }
+    validateJwt:
+      headerName: x-token
+      issuerSigningKeys:
+        - { jwk: ${JSON.stringify({ ...rsa.jwk, kid: rsa.kid })} }
+      audiences: ["${AUD}"]
+      issuers: ["${ISS}"]
+      algorithms: ["RS256"]
   - name: unsigned-ok
     match: { pathPrefixes: ["/u"] }
     validateJwt:
@@ -264,6 +273,13 @@ describe('hostile request headers', () => {
       // RFC 6750 §3.1: no error code when the request carried no token; invalid_token when it carried a bad one.
       if (c.expect === 'TokenNotPresent') expect(responseHeader(res, 'www-authenticate')).toBe('Bearer');
       else if (c.expect !== 'allow') expect(responseHeader(res, 'www-authenticate')).toBe('Bearer error="invalid_token"');
+    });
+  }
+
+  for (const c of bareHeaderCases(goodToken())) {
+    it(`x-token (no scheme) ${c.group}: ${c.name} → ${c.expect === 'allow' ? 'allowed (control)' : `denied ${c.expect}`}`, async () => {
+      const headers: Record<string, string> = c.value === undefined ? {} : { 'x-token': c.value };
+      expectOutcome(await tg.client.check(envoyCheckRequest({ path: '/h', headers })), c.expect);
     });
   }
 
