@@ -2,6 +2,7 @@ import { AuthzError } from '../errors.js';
 import { checkClaims } from './claims.js';
 import { deny, type Allow, type Decision, type Deny, type UpstreamHeader } from './decision.js';
 import { extractToken } from './extract_token.js';
+import { headerValue } from './header_value.js';
 import type { CompiledPolicy } from './policy.js';
 import type { AuthzRequest } from './request.js';
 import type { Runtime } from './runtime.js';
@@ -107,18 +108,6 @@ function reportOnly(policy: CompiledPolicy, denial: Deny): Allow {
     queryParametersToRemove: [],
     wouldDeny: denial,
   };
-}
-
-/** Control characters would let a claim smuggle a second header (CR/LF) upstream: such a value is not forwarded. */
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
-
-function headerValue(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else if (Array.isArray(value)) text = value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(',');
-  else text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return CONTROL_CHARACTERS.test(text) ? undefined : text;
 }
 
 function deadlineAfter(atMs: number): () => Promise<void> {

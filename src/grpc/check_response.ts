@@ -1,4 +1,5 @@
 import { GRPC_OK, type Allow, type Decision, type Deny } from '../authz/decision.js';
+import { safeText } from '../authz/header_value.js';
 import type { CheckResponseMessage, HeaderValueOption, StructValue } from './protos.js';
 
 /**
@@ -24,9 +25,12 @@ function allowResponse(decision: Allow): CheckResponseMessage {
     'tokengate.policy': str(decision.policy.name),
     'tokengate.decision': str(decision.wouldDeny ? 'would_deny' : 'allow'),
   };
-  const { sub, iss } = decision.claims;
-  if (typeof sub === 'string') fields.sub = str(sub);
-  if (typeof iss === 'string') fields.iss = str(iss);
+  // Claims are the token's word: a sub or iss with a control character would split an access log line that prints
+  // the metadata, so it is left out by the rule the claim headers follow.
+  const sub = typeof decision.claims.sub === 'string' ? safeText(decision.claims.sub) : undefined;
+  const iss = typeof decision.claims.iss === 'string' ? safeText(decision.claims.iss) : undefined;
+  if (sub !== undefined) fields.sub = str(sub);
+  if (iss !== undefined) fields.iss = str(iss);
   if (decision.wouldDeny) fields['tokengate.reason'] = str(decision.wouldDeny.reason);
   return {
     status: { code: GRPC_OK },

@@ -68,6 +68,14 @@ ${indentPem(rsa.publicKey!.export({ type: 'spki', format: 'pem' }).toString(), 1
       audiences: ["${AUD}"]
       issuers: ["${ISS}"]
       algorithms: ["RS256"]
+  - name: any-issuer
+    match: { pathPrefixes: ["/a"] }
+    validateJwt:
+      issuerSigningKeys:
+        - { jwk: ${JSON.stringify({ ...rsa.jwk, kid: rsa.kid })} }
+      audiences: ["${AUD}"]
+      issuers: []
+      algorithms: ["RS256"]
   - name: unsigned-ok
     match: { pathPrefixes: ["/u"] }
     validateJwt:
@@ -334,5 +342,25 @@ describe('hostile request headers', () => {
     expect(res.status.code).toBe(0);
     for (const value of Object.values(upstreamHeaders(res))) expect(value).not.toMatch(/[\u0000-\u0008\u000a-\u001f\u007f]/);
     expect(res.ok_response?.headers_to_remove).toContain('x-user-sub');
+  });
+
+  // An access log that prints %DYNAMIC_METADATA(envoy.filters.http.ext_authz:sub)% would be split by a CR/LF in the
+  // claim: sub and iss go into the metadata only under the rule the claim headers follow.
+  it('sub and iss with control characters are left out of the dynamic metadata; clean ones are put in', async () => {
+    const sign = (claims: Record<string, unknown>) => forge('RS256', rsa.signing, { alg: 'RS256', kid: rsa.kid }, claimsFor(NOW, ISS, AUD, claims));
+    const fields = async (claims: Record<string, unknown>) => {
+      const res = await check(sign(claims), '/a');
+      expect(res.status.code, `denied with ${reasonOf(res)}`).toBe(0);
+      return res.dynamic_metadata!.fields;
+    };
+    for (const bad of ['alice\r\n127.0.0.1 - - "GET /admin" 200', 'alice\nx', 'alice\u001b[31m', 'alice\u007f']) {
+      const f = await fields({ sub: bad, iss: `https://evil.example/${bad}` });
+      expect(f.sub, JSON.stringify(bad)).toBeUndefined();
+      expect(f.iss, JSON.stringify(bad)).toBeUndefined();
+      expect(f['tokengate.decision']?.stringValue).toBe('allow');
+    }
+    const clean = await fields({ sub: 'alice\tsmith' });
+    expect(clean.sub?.stringValue).toBe('alice\tsmith');
+    expect(clean.iss?.stringValue).toBe(ISS);
   });
 });
