@@ -1,4 +1,6 @@
 import { AuthzError } from '../errors.js';
+import { tenantOf, type IssuerTemplate } from '../jwt/issuer_pattern.js';
+import { isTenantId } from '../jwt/tenant_id.js';
 import type { CompiledClaimRule, CompiledPolicy } from './policy.js';
 import type { Trace } from './trace.js';
 
@@ -63,18 +65,44 @@ export function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Tr
     return;
   }
   if (typeof iss === 'string' && policy.issuerTemplates.length > 0) {
-    const tid = typeof payload.tid === 'string' ? payload.tid.toLowerCase() : undefined;
-    const template = policy.issuerTemplates.find((t) => tid !== undefined && iss.toLowerCase() === `${t.prefix}${tid}${t.suffix}`.toLowerCase());
-    if (template) {
-      if (policy.allowedTenants && !policy.allowedTenants.has(tid!)) {
-        throw new AuthzError('TokenIssuerNotAllowed', `tenant ${tid} is not in allowedTenants`, { claim: 'iss' });
-      }
-      trace?.({ step: 'iss', ok: true, detail: `${iss} matches ${template.prefix}{tenantid}${template.suffix} with tid ${tid}` });
+    const tenant = tenantIssuer(iss, payload.tid, policy);
+    if (tenant) {
+      const { template: t, tid } = tenant;
+      trace?.({ step: 'iss', ok: true, detail: `${iss} matches ${t.prefix}{tenantid}${t.suffix} with tid ${tid}` });
       return;
     }
   }
   const allowed = [...policy.issuers, ...policy.issuerTemplates.map((t) => `${t.prefix}{tenantid}${t.suffix}`)];
   throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${allowed.join(', ')}]`, { claim: 'iss' });
+}
+
+interface TenantIssuer {
+  readonly template: IssuerTemplate;
+  /** Lower case. */
+  readonly tid: string;
+}
+
+/**
+ * The `{tenantid}` template `iss` fills with the token's `tid`, if any. Prefix and suffix compare exactly, as a plain
+ * issuer does (RFC 8725 §3.8: the issuer is an exact string); only the tenant segment compares without case, since
+ * Entra GUIDs appear in either case. A `tid` that is not a GUID is no tenant at all (`a/b` or `..` would turn the
+ * template into another issuer's URL), and is denied whatever allowedTenants says.
+ */
+function tenantIssuer(iss: string, tid: unknown, policy: CompiledPolicy): TenantIssuer | undefined {
+  if (tid === undefined) return undefined;
+  if (typeof tid !== 'string' || !isTenantId(tid)) {
+    const type = Array.isArray(tid) ? 'array' : typeof tid;
+    const shown = typeof tid === 'string' ? JSON.stringify(tid) : `of type ${type}`;
+    const detail = `tid ${shown} is not a tenant id (a GUID), so it fills no issuer template`;
+    throw new AuthzError('TokenIssuerNotAllowed', detail, { claim: 'iss' });
+  }
+  const lower = tid.toLowerCase();
+  const template = policy.issuerTemplates.find((t) => tenantOf(t, iss)?.toLowerCase() === lower);
+  if (!template) return undefined;
+  if (policy.allowedTenants && !policy.allowedTenants.has(lower)) {
+    throw new AuthzError('TokenIssuerNotAllowed', `tenant ${lower} is not in allowedTenants`, { claim: 'iss' });
+  }
+  return { template, tid: lower };
 }
 
 /** validate-azure-ad-token's client application check: `azp` in v2 tokens, `appid` in v1 tokens. */

@@ -1,3 +1,4 @@
+import { isTenantId } from '../jwt/tenant_id.js';
 import { Problems, join, optionalString, requiredString, stringList, type Raw } from './reader.js';
 import type { KeysConfig, ValidateJwtConfig } from './types.js';
 import { VALIDATE_JWT_KEYS, readValidateJwt } from './validate_jwt.js';
@@ -23,7 +24,6 @@ export const AZURE_AD_KEYS = [
   'clockSkew',
 ];
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 const V1_ISSUER_HOST = 'https://sts.windows.net';
 
@@ -35,7 +35,7 @@ const V1_ISSUER_HOST = 'https://sts.windows.net';
  */
 export function readValidateAzureAdToken(o: Raw, path: string, problems: Problems, keys: KeysConfig): ValidateJwtConfig {
   const tenantId = requiredString(o, 'tenantId', path, problems);
-  if (tenantId !== undefined && !GUID.test(tenantId)) {
+  if (tenantId !== undefined && !isTenantId(tenantId)) {
     problems.add(join(path, 'tenantId'), 'must be the directory (tenant) id, a GUID: the v2 issuer names the tenant by id, never by domain name');
   }
   const authority = (optionalString(o, 'authority', path, problems) ?? DEFAULT_AUTHORITY).replace(/\/+$/, '');

@@ -8,7 +8,7 @@ import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.
 import type { CheckResponseMessage } from '../../src/grpc/protos.js';
 import { bearer, envoyCheckRequest, reasonOf, responseHeader, upstreamHeaders } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
-import { buildAttackCases, nestedObject, POLICY_MAX_LIFETIME, type AttackCase, type Expected } from './helpers/attacks.js';
+import { buildAttackCases, nestedObject, POLICY_MAX_LIFETIME, TENANT_TEMPLATE, type AttackCase, type Expected } from './helpers/attacks.js';
 import { claimsFor, ecKey, edKey, forge, hmacKey, noneCasings, rsaKey, unsigned } from './helpers/forge.js';
 import { bareHeaderCases, bearerHeaderCases } from './helpers/header_attacks.js';
 
@@ -59,6 +59,15 @@ ${indentPem(rsa.publicKey!.export({ type: 'spki', format: 'pem' }).toString(), 1
       audiences: ["${AUD}"]
       issuers: ["${ISS}"]
       algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+  - name: tenant
+    match: { pathPrefixes: ["/t"] }
+    validateJwt:
+      issuerSigningKeys:
+        - { jwk: ${JSON.stringify({ ...rsa.jwk, kid: rsa.kid })} }
+      audiences: ["${AUD}"]
+      issuers: ["${TENANT_TEMPLATE}"]
+      allowedTenants: "*"
+      algorithms: ["RS256"]
   - name: bare-header
     match: { pathPrefixes: ["/h"] }
     validateJwt:

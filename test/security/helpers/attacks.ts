@@ -43,6 +43,8 @@ export interface AttackCase {
 }
 
 export const POLICY_ALGORITHMS = ['RS256', 'ES256', 'HS256'] as const;
+/** The issuer template of the `tenant` policy (allowedTenants "*"), laid out as Entra's multi-tenant issuer. */
+export const TENANT_TEMPLATE = 'https://login.example.com/{tenantid}/v2.0';
 export const POLICY_MAX_LIFETIME = 7200;
 
 /** `{"a":…}` nested `depth` levels deep around `leaf`. */
@@ -270,6 +272,27 @@ export async function buildAttackCases(ctx: AttackContext): Promise<AttackCase[]
     const [h, p, s] = token.split('.') as [string, string, string];
     add(group, `${alg} signature with a zero byte prepended`, `${h}.${p}.${b64u(Buffer.concat([Buffer.from([0]), Buffer.from(s, 'base64url')]))}`, 'TokenSignatureInvalid', 'rsa');
   }
+
+  // Issuer templates (issue 15, item 4): only the tenant segment compares without case; prefix and suffix are exact,
+  // as a plain issuer is (RFC 8725 §3.8). And a tid must have the shape of an Entra tenant id, a GUID.
+  const guid = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+  const tenantIss = (tenant: string) => TENANT_TEMPLATE.replace('{tenantid}', tenant);
+  const forTenant = (claims: Record<string, unknown>) => rs({}, { ...good, iss: tenantIss(guid), tid: guid, ...claims });
+  add('issuer template', 'iss and tid of a GUID tenant, control', forTenant({}), 'allow', 'tenant');
+  add('issuer template', 'tenant segment in upper case, tid in lower case, control', forTenant({ iss: tenantIss(guid.toUpperCase()) }), 'allow', 'tenant');
+  add('issuer template', 'tid in upper case, control', forTenant({ tid: guid.toUpperCase() }), 'allow', 'tenant');
+  const upper = (text: string) => text.toUpperCase().replace(guid.toUpperCase(), guid);
+  add('issuer template', 'whole iss in upper case but the tenant', forTenant({ iss: upper(tenantIss(guid)) }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'scheme in upper case (HTTPS://)', forTenant({ iss: tenantIss(guid).replace('https', 'HTTPS') }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'host in upper case', forTenant({ iss: tenantIss(guid).replace('login.example.com', 'LOGIN.example.com') }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'suffix in upper case (/V2.0)', forTenant({ iss: tenantIss(guid).replace('v2.0', 'V2.0') }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'tid of another tenant than the iss', forTenant({ tid: '11111111-2222-3333-4444-555555555555' }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'no tid', forTenant({ tid: undefined }), 'TokenIssuerNotAllowed', 'tenant');
+  for (const tid of ['a/b', '..', '.', '', 'contoso.onmicrosoft.com', `{${guid}}`, guid.replaceAll('-', ''), `${guid}\n`, `${guid} `, `x${guid}`, 'common']) {
+    add('issuer template', `tid ${JSON.stringify(tid)} (not a GUID) filling the template`, forTenant({ iss: tenantIss(tid), tid }), 'TokenIssuerNotAllowed', 'tenant');
+  }
+  add('issuer template', 'tid a number', forTenant({ tid: 42 }), 'TokenIssuerNotAllowed', 'tenant');
+  add('issuer template', 'tid a list holding the GUID', forTenant({ tid: [guid] }), 'TokenIssuerNotAllowed', 'tenant');
 
   return cases;
 }
