@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { App } from './app.js';
 import { reportToPrimary, runPrimary, workerConfig } from './cluster.js';
+import { buildRuntime } from './authz/runtime.js';
 import { loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/types.js';
 import { watchConfig } from './config/watch_config.js';
@@ -65,6 +66,8 @@ async function validate(args: string[]): Promise<number> {
   }
   try {
     const config = loadConfigFile(positionals[0]!);
+    // The same compile step as serving (keys imported, key sources bound, revocation file read), never started.
+    buildRuntime(config);
     process.stdout.write(`${positionals[0]}: ok (${config.policies.length} ${config.policies.length === 1 ? 'policy' : 'policies'})\n`);
     return 0;
   } catch (err) {

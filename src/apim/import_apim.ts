@@ -12,6 +12,7 @@
  * - a scalar setting is left out, and tokengate's default applies, which is the strict one (expiration required,
  *   signed tokens required, no clock skew, claim match `all`).
  */
+import { issuerOfDiscoveryUrl } from '../config/read_key_sources.js';
 import { Document } from 'yaml';
 import { parsePolicyXml, XmlSyntaxError, type XmlAttribute, type XmlElement } from './xml.js';
 import { booleanValue, clockSkewSeconds, isGuid, literal, shorten, simpleTokenSource } from './values.js';
@@ -245,9 +246,28 @@ class Mapper {
         'no <issuers> and no <openid-config>: the original policy did not check the token\'s issuer, so the import keeps that with `issuers: []` (any issuer); add your issuer',
       );
     }
+    this.bindStaticKeys(el, out, openid.mapped, signingKeys);
     if (claims.length > 0) out.requiredClaims = claims;
     this.outputTokenVariable(el, out);
     return out;
+  }
+
+  /**
+   * APIM lets every key of a policy sign for every issuer it accepts; tokengate binds keys to issuers (RFC 8725 §3.8),
+   * so beside a discovery document each static key needs `issuers`. The import keeps APIM's trust, said out loud.
+   */
+  private bindStaticKeys(el: XmlElement, out: Record<string, unknown>, openid: Record<string, string>[], keys: Record<string, unknown>[]): void {
+    if (openid.length === 0 || keys.length === 0) return;
+    const issuers = Array.isArray(out.issuers) && out.issuers.length > 0
+      ? (out.issuers as string[])
+      : openid.map((o) => o.issuer ?? issuerOfDiscoveryUrl(o.url!));
+    for (const key of keys) key.issuers = issuers;
+    this.warn(
+      el.line,
+      '<issuer-signing-keys>',
+      `APIM lets these keys sign for every issuer of the policy, and so does the import (each key gets issuers: [${issuers.join(', ')}]); ` +
+        'tokengate verifies a token only with its own issuer\'s keys: narrow each key\'s issuers to the one it belongs to',
+    );
   }
 
   validateAzureAdToken(el: XmlElement): Record<string, unknown> {

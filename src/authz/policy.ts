@@ -1,6 +1,6 @@
 import type { MatchConfig, PolicyConfig, ValidateJwtConfig } from '../config/types.js';
 import { TENANT_PLACEHOLDER, issuerTemplate, type IssuerTemplate } from '../jwt/issuer_pattern.js';
-import { importDecryptionKey, type DecryptionKey } from '../keys/import_key.js';
+import type { DecryptionKey } from '../keys/import_key.js';
 import type { VerificationKey } from '../keys/verification_key.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import type { AuthzRequest } from './request.js';
@@ -37,7 +37,11 @@ export interface CompiledPolicy {
   keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
 
-export function compilePolicy(config: PolicyConfig, keySources: readonly BoundKeySource[]): CompiledPolicy {
+export function compilePolicy(
+  config: PolicyConfig,
+  keySources: readonly BoundKeySource[],
+  decryptionKeys: readonly DecryptionKey[],
+): CompiledPolicy {
   const spec = config.validateJwt;
   const issuers = spec.issuers;
   return {
@@ -53,7 +57,7 @@ export function compilePolicy(config: PolicyConfig, keySources: readonly BoundKe
     issuerTemplates: issuers.flatMap((i) => issuerTemplate(i) ?? []),
     allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
-    decryptionKeys: spec.decryptionKeys.map((k) => importDecryptionKey(k)),
+    decryptionKeys,
     requiredClaims: spec.requiredClaims,
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };

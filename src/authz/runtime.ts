@@ -5,6 +5,8 @@ import type { KeySource } from '../keys/key_source.js';
 import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
 import { StaticKeySource } from '../keys/static_key_source.js';
 import { bindToAnyIssuer, bindToDocumentIssuer, bindToIssuers, type BoundKeySource } from './key_binding.js';
+import type { VerificationKey } from '../keys/verification_key.js';
+import { importPolicyKeys } from './compile_keys.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
 import { TokenCache, type TokenCacheOptions } from './token_cache.js';
 
@@ -42,7 +44,10 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     return source;
   };
 
-  const policies = config.policies.map((policy) => compilePolicy(policy, policySources(policy, remote, sources)));
+  const keys = importPolicyKeys(config);
+  const policies = config.policies.map((policy, i) =>
+    compilePolicy(policy, policySources(policy, keys[i]!.signing, remote, sources), keys[i]!.decryption),
+  );
   return {
     config,
     policies,
@@ -61,6 +66,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
  */
 function policySources(
   policy: PolicyConfig,
+  staticKeys: readonly VerificationKey[],
   remote: (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string) => KeySource,
   sources: Map<string, KeySource>,
 ): BoundKeySource[] {
@@ -69,8 +75,8 @@ function policySources(
     ...spec.openidConfig.map((c) => ({ source: remote('openid-config', c.url, c.issuer), issuers: c.issuers, discovery: true })),
     ...spec.jwksUri.map((j) => ({ source: remote('jwks', j.url), issuers: j.issuers, discovery: false })),
   ];
-  const unboundKeys = spec.issuerSigningKeys.filter((k) => k.issuers === undefined);
-  const staticSource = (id: string, keys: typeof unboundKeys) => {
+  const unboundKeys = staticKeys.filter((_, i) => spec.issuerSigningKeys[i]!.issuers === undefined);
+  const staticSource = (id: string, keys: readonly VerificationKey[]) => {
     const source = new StaticKeySource(id, keys);
     sources.set(id, source);
     return source;
@@ -80,7 +86,7 @@ function policySources(
   }
   spec.issuerSigningKeys.forEach((key, i) => {
     if (key.issuers === undefined) return;
-    entries.push({ source: staticSource(`static:${policy.name}:${i}`, [key]), issuers: key.issuers, discovery: false });
+    entries.push({ source: staticSource(`static:${policy.name}:${i}`, [staticKeys[i]!]), issuers: key.issuers, discovery: false });
   });
   return entries.map((e) => {
     if (e.issuers !== undefined) return bindToIssuers(e.source, e.issuers);

@@ -1,4 +1,3 @@
-import { importDecryptionKey, importStaticKey } from '../keys/import_key.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { Problems, join, list, mapping, mappingList, optionalString, requiredString, stringList, type Raw } from './reader.js';
 import type { DecryptionKeyConfig, JwksUriEntry, KeysConfig, OpenIdConfigEntry, StaticKeyConfig } from './types.js';
@@ -69,7 +68,6 @@ export function readStaticKeys(o: Raw, path: string, problems: Problems): Static
     members: ['jwk', 'pem', 'n', 'e', 'base64', 'id', 'issuers'],
     jwkMembers: JWK_MEMBERS,
     hint: 'must give one of jwk, pem, n + e, or base64',
-    importKey: importStaticKey,
   });
 }
 
@@ -78,17 +76,16 @@ export function readDecryptionKeys(o: Raw, path: string, problems: Problems): De
     members: ['jwk', 'pem', 'base64', 'id'],
     jwkMembers: [...JWK_MEMBERS, 'd', 'p', 'q', 'dp', 'dq', 'qi'],
     hint: 'must give one of jwk (private), pem (private key), or base64 (symmetric)',
-    importKey: importDecryptionKey,
   });
 }
 
-/** A list of keys in the config's key forms; each is imported once here, so a bad key fails the config, not a request. */
+/** A list of keys in the config's key forms. Only their shape is read here: importing them is the compile step's. */
 function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
   o: Raw,
   listKey: string,
   path: string,
   problems: Problems,
-  forms: { members: string[]; jwkMembers: string[]; hint: string; importKey: (key: K) => unknown },
+  forms: { members: string[]; jwkMembers: string[]; hint: string },
 ): K[] {
   return mappingList(o, listKey, path, problems, forms.members, (entry, itemPath) => {
     const id = optionalString(entry, 'id', itemPath, problems);
@@ -114,13 +111,7 @@ function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
       const issuers = readSignsFor(entry, itemPath, problems);
       if (issuers !== undefined) key = { ...key, issuers };
     }
-    try {
-      forms.importKey(key as K);
-      return key as K;
-    } catch (err) {
-      problems.add(itemPath, (err as Error).message);
-      return undefined;
-    }
+    return key as K;
   });
 }
 

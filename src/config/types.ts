@@ -47,6 +47,8 @@ export interface PolicyConfig {
   readonly name: string;
   readonly mode: 'enforce' | 'report-only';
   readonly match: MatchConfig | undefined;
+  /** The section the rules were written in; `validateAzureAdToken` expands to a validateJwt config. */
+  readonly rulesKey: 'validateJwt' | 'validateAzureAdToken';
   readonly validateJwt: ValidateJwtConfig;
 }
 

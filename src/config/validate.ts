@@ -119,6 +119,7 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
       name,
       mode: optionalEnum(o, 'mode', path, problems, ['enforce', 'report-only'] as const) ?? 'enforce',
       match: readMatch(o, path, problems),
+      rulesKey: o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
       validateJwt: readRules(o, path, problems, keys),
     });
   });

@@ -101,14 +101,14 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
     switch (spec.form) {
       case 'symmetric':
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(spec.base64.trim())) throw new Error('base64: not valid base64');
-        return { kid: spec.id, key: createSecretKey(Buffer.from(spec.base64, 'base64')) };
+        return { kid: spec.id, key: decryptionSecret(Buffer.from(spec.base64, 'base64')) };
       case 'pem':
         return { kid: spec.id, key: createPrivateKey(spec.pem) };
       case 'jwk': {
         const kid = optionalMember(spec.jwk, 'kid');
         if (spec.jwk.kty === 'oct') {
           if (typeof spec.jwk.k !== 'string') throw new Error('an oct key needs "k"');
-          return { kid, key: createSecretKey(Buffer.from(spec.jwk.k, 'base64url')) };
+          return { kid, key: decryptionSecret(Buffer.from(spec.jwk.k, 'base64url')) };
         }
         if (spec.jwk.d === undefined) throw new Error('a decryption JWK must be a private key (with "d")');
         return { kid, key: createPrivateKey({ key: spec.jwk as JsonWebKey, format: 'jwk' }) };
@@ -117,4 +117,10 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
   } catch (err) {
     throw new Error(`decryption key: ${(err as Error).message}`);
   }
+}
+
+/** The smallest key any JWE algorithm uses is 16 bytes (A128KW, dir with A128GCM; RFC 7518 §4.4, §5.3). */
+function decryptionSecret(bytes: Buffer): KeyObject {
+  if (bytes.length < MIN_SECRET_BYTES) throw new Error(`a symmetric key needs at least ${MIN_SECRET_BYTES} bytes: no JWE algorithm uses fewer`);
+  return createSecretKey(bytes);
 }

@@ -1,5 +1,3 @@
-import type { StaticKeyConfig } from '../config/types.js';
-import { importStaticKey } from './import_key.js';
 import type { KeySource, KeySourceStatus } from './key_source.js';
 import type { VerificationKey } from './verification_key.js';
 
@@ -10,9 +8,9 @@ export class StaticKeySource implements KeySource {
   readonly #keys: readonly VerificationKey[];
   readonly #set: ReadonlySet<VerificationKey>;
 
-  constructor(id: string, specs: readonly StaticKeyConfig[]) {
+  constructor(id: string, keys: readonly VerificationKey[]) {
     this.id = id;
-    this.#keys = specs.map((spec) => importStaticKey(spec));
+    this.#keys = keys;
     this.#set = new Set(this.#keys);
   }
 

@@ -70,10 +70,13 @@ const keyOf = (k: XmlElement) => {
   return id === undefined ? body : { ...body, id };
 };
 
+const FULL_ISSUERS = ['https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0', 'https://idp.example.com'];
+
 /** What each child element must become. */
 const ELEMENT_EXPECTATIONS: Record<string, (els: XmlElement[]) => Record<string, unknown>> = {
   'openid-config': (els) => ({ openidConfig: els.map((el) => ({ url: attr(el, 'url') })) }),
-  'issuer-signing-keys': (els) => ({ issuerSigningKeys: els.flatMap((el) => el.children.map(keyOf)) }),
+  // Beside a discovery document each key also gets `issuers` (see the full fixture below).
+  'issuer-signing-keys': (els) => ({ issuerSigningKeys: els.flatMap((el) => el.children.map((k) => expect.objectContaining(keyOf(k)))) }),
   'decryption-keys': (els) => ({ decryptionKeys: els.flatMap((el) => el.children.map(keyOf)) }),
   audiences: (els) => ({ audiences: els.flatMap(texts) }),
   issuers: (els) => ({ issuers: els.flatMap(texts) }),
@@ -158,6 +161,7 @@ describe('round trip: every attribute and child element maps to its key', () => 
   it('the full validate-jwt fixture gives exactly this YAML, which tokengate validate accepts', () => {
     const result = importXml(fixture('validate-jwt-full.xml'), { name: 'orders' });
     expect(lines(result)).toEqual([
+      expect.stringMatching(/^policy\.xml:\d+: warning: <issuer-signing-keys>: APIM lets these keys sign for every issuer of the policy, .*narrow each key's issuers/),
       'policy.xml:15: warning: <validate-jwt output-token-variable-name>: tokengate has no context variables: the validated token\'s payload goes upstream as base64url JSON in the header x-jwt-payload (forwardPayloadHeader: x-jwt-payload); what read context.Variables["jwt"] must read that header instead, or take single claims with outputClaimsToHeaders',
     ]);
     expect(parseYaml(result.yaml!)).toEqual({
@@ -176,9 +180,10 @@ describe('round trip: every attribute and child element maps to its key', () => 
               { url: 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration' },
               { url: 'https://idp.example.com/.well-known/openid-configuration' },
             ],
+            // APIM's trust, kept: each key may sign for every issuer of the policy (with a warning to narrow it).
             issuerSigningKeys: [
-              { base64: 'k/9yGJ8romhH9efOXboQvJG71JAQ0xArjZGqAcQdB84=', id: 'hs1' },
-              { n: expect.stringMatching(/^kxvz79/), e: 'AQAB', id: 'rsa1' },
+              { base64: 'k/9yGJ8romhH9efOXboQvJG71JAQ0xArjZGqAcQdB84=', id: 'hs1', issuers: FULL_ISSUERS },
+              { n: expect.stringMatching(/^kxvz79/), e: 'AQAB', id: 'rsa1', issuers: FULL_ISSUERS },
             ],
             decryptionKeys: [{ base64: 'HZvb/T7JvggJDYQpRo1gW3ee8RxmYbMSZtmL3IebvXA=', id: 'enc1' }],
             audiences: ['api://orders', 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'],

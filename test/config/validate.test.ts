@@ -4,15 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { buildRuntime } from '../../src/authz/runtime.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tokengate-validate-'));
 
+/** What `tokengate validate` reports: the reader's problems, else the compile step's (keys imported, sources bound). */
 function problemsOf(yaml: string): readonly string[] {
   try {
-    parseConfigText(yaml);
+    buildRuntime(parseConfigText(yaml));
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -113,7 +115,25 @@ policies:
 `)).toEqual([]);
   });
 
-  it('checks static keys when loading', () => {
+  it('checks the shape of static keys when reading', () => {
+    expect(problemsOf(`
+policies:
+  - name: p
+    validateJwt:
+      audiences: []
+      issuers: []
+      issuerSigningKeys:
+        - { n: "abc" }
+        - { kid: x }
+`)).toEqual([
+      'policies[0].validateJwt.issuerSigningKeys[0].e: is required',
+      'policies[0].validateJwt.issuerSigningKeys[1].kid: unknown key (expected one of: jwk, pem, n, e, base64, id, issuers)',
+      'policies[0].validateJwt.issuerSigningKeys[1]: must give one of jwk, pem, n + e, or base64',
+      'policies[0].validateJwt: needs at least one key source: openidConfig, jwksUri or issuerSigningKeys',
+    ]);
+  });
+
+  it('imports every key in the compile step, and reports each bad one by its path alone', () => {
     expect(problemsOf(`
 policies:
   - name: p
@@ -123,15 +143,9 @@ policies:
       issuerSigningKeys:
         - { base64: "c2hvcnQ=" }
         - { pem: "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----" }
-        - { n: "abc" }
-        - { kid: x }
 `)).toEqual([
       'policies[0].validateJwt.issuerSigningKeys[0]: a symmetric key needs at least 16 bytes',
       expect.stringMatching(/^policies\[0\]\.validateJwt\.issuerSigningKeys\[1\]: pem: not a PEM public key or X\.509 certificate/),
-      'policies[0].validateJwt.issuerSigningKeys[2].e: is required',
-      'policies[0].validateJwt.issuerSigningKeys[3].kid: unknown key (expected one of: jwk, pem, n, e, base64, id)',
-      'policies[0].validateJwt.issuerSigningKeys[3]: must give one of jwk, pem, n + e, or base64',
-      'policies[0].validateJwt: needs at least one key source: openidConfig, jwksUri or issuerSigningKeys',
     ]);
   });
 
@@ -152,14 +166,27 @@ policies:
       issuers: ["https://idp.example.com"]
       allowedTenants: "*"
       audiences: [x]
-      decryptionKeys: [{ base64: "c2hvcnQ=" }, { jwk: { kty: RSA, n: "AQAB", e: "AQAB" } }]
 `)).toEqual([
       'policies[0].validateAzureAdToken.tenantId: must be the directory (tenant) id, a GUID: the v2 issuer names the tenant by id, never by domain name',
       'policies[0].validateAzureAdToken.clientApplicationIds: is required: list the client application ids allowed to call',
       'policies[0].validateAzureAdToken: needs backendApplicationIds or audiences: a token for any application of the tenant must not pass',
       'policies[1].validateJwt.allowedTenants: is required with the issuer template https://login.microsoftonline.com/{tenantid}/v2.0: list the tenant ids to accept, or "*" for any tenant',
       'policies[2].validateJwt.allowedTenants: needs an issuer template with {tenantid} in issuers, e.g. https://login.microsoftonline.com/{tenantid}/v2.0',
-      'policies[2].validateJwt.decryptionKeys[1]: decryption key: a decryption JWK must be a private key (with "d")',
+    ]);
+  });
+
+  it('refuses decryption keys no JWE algorithm can use, in the compile step', () => {
+    expect(problemsOf(`
+policies:
+  - name: c
+    validateJwt:
+      jwksUri: ["https://idp.example.com/keys"]
+      issuers: ["https://idp.example.com"]
+      audiences: [x]
+      decryptionKeys: [{ base64: "c2hvcnQ=" }, { jwk: { kty: RSA, n: "AQAB", e: "AQAB" } }]
+`)).toEqual([
+      'policies[0].validateJwt.decryptionKeys[0]: decryption key: a symmetric key needs at least 16 bytes: no JWE algorithm uses fewer',
+      'policies[0].validateJwt.decryptionKeys[1]: decryption key: a decryption JWK must be a private key (with "d")',
     ]);
   });
 
