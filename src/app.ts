@@ -94,13 +94,17 @@ export class App {
   }
 
   /**
-   * Swaps in a new config: key sources whose URL and settings did not change keep their keys. Checks already
-   * running finish on the runtime they started with. Throws (and changes nothing) when the runtime cannot be built.
+   * Swaps in a new config, read by `load` (which throws ConfigError for a bad file): key sources whose URL and
+   * settings did not change keep their keys. Checks already running finish on the runtime they started with.
+   * Throws (and changes nothing) when the file cannot be read or the runtime cannot be built; either counts as one
+   * failed reload.
    */
-  reload(config: Config): void {
+  reload(load: () => Config): void {
     const previous = this.#runtime;
+    let config: Config;
     let next: Runtime;
     try {
+      config = load();
       next = buildRuntime(config, this.#runtimeOptions(previous));
     } catch (err) {
       this.metrics.configReloads.inc({ result: 'failure' });
@@ -112,10 +116,6 @@ export class App {
     this.metrics.configReloads.inc({ result: 'success' });
     this.#updateServing();
     this.log.info({ policies: config.policies.map((p) => p.name) }, 'config reloaded');
-  }
-
-  recordReloadFailure(): void {
-    this.metrics.configReloads.inc({ result: 'failure' });
   }
 
   /** SIGTERM: not ready at once, stop taking new connections, let in-flight checks finish within the grace period. */

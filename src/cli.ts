@@ -110,9 +110,8 @@ async function serve(args: string[]): Promise<number> {
   if (cluster.isWorker) reportToPrimary(app);
   const reload = (trigger: string) => {
     try {
-      app.reload(loadConfigFile(path));
+      app.reload(() => loadConfigFile(path));
     } catch (err) {
-      app.recordReloadFailure();
       const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
       log.error({ trigger, problems }, 'config reload failed; the previous config keeps serving');
     }

@@ -1,30 +1,41 @@
 /**
- * Every denial carries one of these stable reason codes. They are APIM's validate-jwt error reasons where
- * APIM has one, so an APIM user reading logs or metrics recognises them. They go into logs, metrics and the
- * Check response's dynamic metadata, never into the response body.
+ * How a denial is answered, by kind (RFC 6750 §3.1 and APIM together): a missing or invalid token is 401 with a
+ * Bearer challenge, a valid token failing a rule is 403 insufficient_scope, a request no policy can judge is 403
+ * without a challenge, and trouble on our side is 503.
  */
-export const DENY_REASONS = [
-  'TokenNotPresent',
-  'TokenSchemeInvalid',
-  'JwtInvalid',
-  'TokenSignatureInvalid',
-  'TokenSignatureKeyNotFound',
-  'TokenExpired',
-  'TokenNotYetValid',
-  'TokenAudienceNotAllowed',
-  'TokenIssuerNotAllowed',
-  'TokenClaimNotFound',
-  'TokenClaimValueNotAllowed',
-  'TokenAlgorithmNotAllowed',
-  'TokenRevoked',
-  'PolicyNotFound',
-  'NoPolicyMatched',
-  'PathInvalid',
-  'KeysUnavailable',
-  'InternalError',
-] as const;
+export type DenyCategory = 'invalid_token' | 'insufficient_scope' | 'no_policy' | 'unavailable';
 
-export type DenyReason = (typeof DENY_REASONS)[number];
+/**
+ * Every denial carries one of these stable reason codes, the one table of them: its category (which decides the
+ * HTTP status and challenge) and the pipeline step `explain` names when it fails. They are APIM's validate-jwt
+ * error reasons where APIM has one, so an APIM user reading logs or metrics recognises them. They go into logs,
+ * metrics and the Check response's dynamic metadata, never into the response body.
+ */
+export const DENY_REASON_TABLE = {
+  TokenNotPresent: { category: 'invalid_token', step: 'token' },
+  TokenSchemeInvalid: { category: 'invalid_token', step: 'token' },
+  JwtInvalid: { category: 'invalid_token', step: 'token' },
+  TokenSignatureInvalid: { category: 'invalid_token', step: 'signature' },
+  TokenSignatureKeyNotFound: { category: 'invalid_token', step: 'keys' },
+  TokenExpired: { category: 'invalid_token', step: 'exp' },
+  TokenNotYetValid: { category: 'invalid_token', step: 'nbf' },
+  TokenAudienceNotAllowed: { category: 'invalid_token', step: 'aud' },
+  TokenIssuerNotAllowed: { category: 'invalid_token', step: 'iss' },
+  TokenClaimNotFound: { category: 'insufficient_scope', step: 'claim' },
+  TokenClaimValueNotAllowed: { category: 'insufficient_scope', step: 'claim' },
+  TokenAlgorithmNotAllowed: { category: 'invalid_token', step: 'algorithm' },
+  TokenRevoked: { category: 'invalid_token', step: 'jti' },
+  PolicyNotFound: { category: 'no_policy', step: 'policy' },
+  NoPolicyMatched: { category: 'no_policy', step: 'policy' },
+  // A path that cannot be normalised unambiguously: no policy can be chosen for it.
+  PathInvalid: { category: 'no_policy', step: 'path' },
+  KeysUnavailable: { category: 'unavailable', step: 'keys' },
+  InternalError: { category: 'unavailable', step: 'internal' },
+} as const satisfies Record<string, { category: DenyCategory; step: string }>;
+
+export type DenyReason = keyof typeof DENY_REASON_TABLE;
+
+export const DENY_REASONS = Object.keys(DENY_REASON_TABLE) as readonly DenyReason[];
 
 /** A request outcome: the token or the request does not satisfy the policy. */
 export class AuthzError extends Error {

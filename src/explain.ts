@@ -4,7 +4,6 @@ import { hostWithoutPort, type AuthzRequest } from './authz/request.js';
 import { buildRuntime, retireRuntime, startRuntime } from './authz/runtime.js';
 import type { TraceStep } from './authz/trace.js';
 import type { Config } from './config/types.js';
-import { toCheckResponse } from './grpc/check_response.js';
 
 export interface ExplainRequest {
   readonly token: string | undefined;
@@ -75,19 +74,30 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
 }
 
 function describe(steps: readonly TraceStep[], decision: Decision): Explanation {
-  const response = toCheckResponse(decision);
-  const pairs = (list: { header: { key: string; value: string } }[] | undefined) =>
-    Object.fromEntries((list ?? []).map((h) => [h.header.key, h.header.value]));
+  const pairs = (list: readonly { key: string; value: string }[]) => Object.fromEntries(list.map((h) => [h.key, h.value]));
+  if (!decision.allowed) {
+    return {
+      steps,
+      decision: 'deny',
+      policy: decision.policy?.name ?? null,
+      reason: decision.reason,
+      httpStatus: decision.httpStatus,
+      responseHeaders: pairs(decision.responseHeaders),
+      upstreamHeaders: {},
+      headersToRemove: [],
+      body: decision.body,
+    };
+  }
   return {
     steps,
-    decision: decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny',
-    policy: decision.policy?.name ?? null,
-    reason: decision.allowed ? (decision.wouldDeny?.reason ?? null) : decision.reason,
-    httpStatus: decision.allowed ? 200 : decision.httpStatus,
-    responseHeaders: pairs(response.denied_response?.headers),
-    upstreamHeaders: pairs(response.ok_response?.headers),
-    headersToRemove: response.ok_response?.headers_to_remove ?? [],
-    body: response.denied_response?.body ?? null,
+    decision: decision.wouldDeny ? 'would_deny' : 'allow',
+    policy: decision.policy.name,
+    reason: decision.wouldDeny?.reason ?? null,
+    httpStatus: 200,
+    responseHeaders: {},
+    upstreamHeaders: pairs(decision.upstreamHeaders),
+    headersToRemove: [...decision.headersToRemove],
+    body: null,
   };
 }
 

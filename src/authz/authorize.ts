@@ -1,4 +1,4 @@
-import { AuthzError } from '../errors.js';
+import { AuthzError, DENY_REASON_TABLE } from '../errors.js';
 import { checkClaims } from './claims.js';
 import { deny, type Allow, type Decision, type Deny, type UpstreamHeader } from './decision.js';
 import { extractToken } from './extract_token.js';
@@ -27,7 +27,7 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
   let policy: CompiledPolicy | undefined;
   try {
     policy = selectPolicy(req, runtime.policies, runtime.byName, trace);
-    const token = extractToken(req, policy.spec.token, trace);
+    const token = extractToken(req, policy.token, trace);
     const verified = await verifyToken(token, policy, {
       cache: runtime.cache,
       nowMs,
@@ -56,49 +56,40 @@ function checkRevocation(verified: VerifiedToken, runtime: Runtime, trace?: Trac
   trace?.({ step: 'jti', ok: true, detail: jti === undefined ? 'no jti claim' : `${JSON.stringify(jti)} is not revoked` });
 }
 
+/** Time and identity claims are steps of their own in `explain`; any other claim is "claim NAME". */
+const CLAIM_STEPS = new Set(['exp', 'nbf', 'iat', 'iss', 'aud']);
+
 /** Names the check that failed, for `explain` and debug traces. */
 function failedStep(err: unknown): string {
-  if (!(err instanceof AuthzError)) return 'internal';
-  if (err.claim !== undefined) return ['exp', 'nbf', 'iat', 'iss', 'aud'].includes(err.claim) ? err.claim : `claim ${err.claim}`;
-  const steps: Partial<Record<AuthzError['reason'], string>> = {
-    PolicyNotFound: 'policy',
-    NoPolicyMatched: 'policy',
-    PathInvalid: 'path',
-    TokenNotPresent: 'token',
-    TokenSchemeInvalid: 'token',
-    TokenAlgorithmNotAllowed: 'algorithm',
-    TokenSignatureKeyNotFound: 'keys',
-    KeysUnavailable: 'keys',
-    TokenSignatureInvalid: 'signature',
-  };
-  return steps[err.reason] ?? 'token';
+  if (!(err instanceof AuthzError)) return DENY_REASON_TABLE.InternalError.step;
+  if (err.claim !== undefined) return CLAIM_STEPS.has(err.claim) ? err.claim : `claim ${err.claim}`;
+  return DENY_REASON_TABLE[err.reason].step;
 }
 
 function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny | undefined): Allow {
-  const spec = policy.spec;
   const claims = verified.jws.payload;
   const upstreamHeaders: UpstreamHeader[] = [];
   const headersToRemove: string[] = [];
-  for (const { claim, header } of spec.outputClaimsToHeaders) {
+  for (const { claim, header } of policy.claimHeaders) {
     const value = headerValue(Object.hasOwn(claims, claim) ? claims[claim] : undefined);
     // A claim the token lacks (or one that cannot be a header value) must still not let a client-supplied header
     // of that name through.
     if (value === undefined) headersToRemove.push(header);
     else upstreamHeaders.push({ key: header, value });
   }
-  if (spec.forwardPayloadHeader) upstreamHeaders.push({ key: spec.forwardPayloadHeader, value: verified.jws.payloadSegment });
+  if (policy.forwardPayloadHeader) upstreamHeaders.push({ key: policy.forwardPayloadHeader, value: verified.jws.payloadSegment });
   const queryParametersToRemove: string[] = [];
-  if (spec.removeToken) {
-    if (spec.token.kind === 'header') headersToRemove.push(spec.token.name);
-    else if (spec.token.kind === 'query') queryParametersToRemove.push(spec.token.name);
+  if (policy.removeToken) {
+    if (policy.token.kind === 'header') headersToRemove.push(policy.token.name);
+    else if (policy.token.kind === 'query') queryParametersToRemove.push(policy.token.name);
   }
   return { allowed: true, policy, claims, upstreamHeaders, headersToRemove, queryParametersToRemove, wouldDeny };
 }
 
 /** report-only: the request passes, but carries no identity headers, since no identity was established. */
 function reportOnly(policy: CompiledPolicy, denial: Deny): Allow {
-  const identityHeaders = policy.spec.outputClaimsToHeaders.map((h) => h.header);
-  if (policy.spec.forwardPayloadHeader) identityHeaders.push(policy.spec.forwardPayloadHeader);
+  const identityHeaders = policy.claimHeaders.map((h) => h.header);
+  if (policy.forwardPayloadHeader) identityHeaders.push(policy.forwardPayloadHeader);
   return {
     allowed: true,
     policy,

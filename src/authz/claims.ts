@@ -25,14 +25,14 @@ function numericDate(payload: Payload, name: 'exp' | 'nbf' | 'iat'): number | un
 }
 
 function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace?: Trace): void {
-  const skew = policy.spec.clockSkewSeconds;
+  const skew = policy.clockSkewSeconds;
   const exp = numericDate(payload, 'exp');
   const nbf = numericDate(payload, 'nbf');
   const iat = numericDate(payload, 'iat');
   // Formatted only for a message or a trace: a passing check on the hot path builds no strings.
   const skewNote = () => `now ${Math.floor(now)}, clock skew ${skew}s`;
   if (exp === undefined) {
-    if (policy.spec.requireExpirationTime) throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
+    if (policy.requireExpirationTime) throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
     trace?.({ step: 'exp', ok: true, detail: 'absent, allowed (requireExpirationTime: false)' });
   } else {
     if (exp <= now - skew) throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote()})`, { claim: 'exp' });
@@ -43,7 +43,7 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
     trace?.({ step: 'nbf', ok: true, detail: `${nbf} (${skewNote()})` });
   }
   if (iat !== undefined) trace?.({ step: 'iat', ok: true, detail: `${iat}` });
-  const maxLifetime = policy.spec.maxLifetimeSeconds;
+  const maxLifetime = policy.maxLifetimeSeconds;
   if (maxLifetime !== undefined) {
     if (exp === undefined) throw new AuthzError('JwtInvalid', 'maxLifetime needs an exp claim', { claim: 'exp' });
     // The token is usable from now at the latest, whatever iat/nbf claim: a future iat must not shorten the lifetime.

@@ -1,4 +1,4 @@
-import type { DenyReason } from '../errors.js';
+import { DENY_REASON_TABLE, type DenyCategory, type DenyReason } from '../errors.js';
 import type { CompiledPolicy } from './policy.js';
 
 export interface UpstreamHeader {
@@ -22,81 +22,58 @@ export interface Deny {
   readonly allowed: false;
   readonly policy: CompiledPolicy | undefined;
   readonly reason: DenyReason;
+  /** The kind of denial; a transport maps it to its own status codes. */
+  readonly category: DenyCategory;
   /** For logs and `explain` only; never sent to the client. */
   readonly detail: string;
   readonly httpStatus: number;
-  /** google.rpc.Code carried in CheckResponse.status. */
-  readonly grpcCode: number;
-  readonly wwwAuthenticate: string | undefined;
+  /** The response headers of the denial: content type, and the Bearer challenge when there is one. */
+  readonly responseHeaders: readonly ResponseHeader[];
   /** APIM's error body: {"statusCode": N, "message": "..."}. */
   readonly body: string;
 }
 
+export interface ResponseHeader {
+  readonly key: string;
+  readonly value: string;
+}
+
 export type Decision = Allow | Deny;
 
-export const GRPC_OK = 0;
-const GRPC_PERMISSION_DENIED = 7;
-const GRPC_UNAVAILABLE = 14;
-const GRPC_UNAUTHENTICATED = 16;
-
-type Category = 'invalid_token' | 'insufficient_scope' | 'no_policy' | 'unavailable';
-
-const CATEGORY: Readonly<Record<DenyReason, Category>> = {
-  TokenNotPresent: 'invalid_token',
-  TokenSchemeInvalid: 'invalid_token',
-  JwtInvalid: 'invalid_token',
-  TokenSignatureInvalid: 'invalid_token',
-  TokenSignatureKeyNotFound: 'invalid_token',
-  TokenExpired: 'invalid_token',
-  TokenNotYetValid: 'invalid_token',
-  TokenAudienceNotAllowed: 'invalid_token',
-  TokenIssuerNotAllowed: 'invalid_token',
-  TokenAlgorithmNotAllowed: 'invalid_token',
-  TokenRevoked: 'invalid_token',
-  TokenClaimNotFound: 'insufficient_scope',
-  TokenClaimValueNotAllowed: 'insufficient_scope',
-  PolicyNotFound: 'no_policy',
-  NoPolicyMatched: 'no_policy',
-  // A path that cannot be normalised unambiguously: no policy can be chosen for it (403, no Bearer challenge).
-  PathInvalid: 'no_policy',
-  KeysUnavailable: 'unavailable',
-  InternalError: 'unavailable',
-};
-
-const DEFAULT_MESSAGE: Readonly<Record<Category, string>> = {
-  invalid_token: 'Unauthorized. Access token is missing or invalid.',
-  insufficient_scope: 'Forbidden. Access token does not grant access to this resource.',
-  no_policy: 'Forbidden. No access policy applies to this request.',
-  unavailable: 'Service Unavailable. Access token could not be validated.',
+/** Per category: the HTTP status, the RFC 6750 §3.1 error code of the challenge, and the default message. */
+const CATEGORY: Readonly<Record<DenyCategory, { status: number; bearerError: string | undefined; message: string }>> = {
+  invalid_token: { status: 401, bearerError: 'invalid_token', message: 'Unauthorized. Access token is missing or invalid.' },
+  insufficient_scope: {
+    status: 403,
+    bearerError: 'insufficient_scope',
+    message: 'Forbidden. Access token does not grant access to this resource.',
+  },
+  no_policy: { status: 403, bearerError: undefined, message: 'Forbidden. No access policy applies to this request.' },
+  unavailable: { status: 503, bearerError: undefined, message: 'Service Unavailable. Access token could not be validated.' },
 };
 
 /**
- * The denial for a reason, following RFC 6750 and APIM together: a missing or invalid token is 401 with a Bearer
- * challenge, a valid token failing a claim rule is 403 insufficient_scope, and trouble on our side is 503. A policy's
- * failedValidationHttpCode and failedValidationErrorMessage replace the status and message of token denials.
+ * The denial for a reason (see DENY_REASON_TABLE). A policy's failedValidationHttpCode and
+ * failedValidationErrorMessage replace the status and message of token denials, as in APIM.
  */
 export function deny(reason: DenyReason, detail: string, policy: CompiledPolicy | undefined): Deny {
-  const category = CATEGORY[reason];
-  const base = { invalid_token: 401, insufficient_scope: 403, no_policy: 403, unavailable: 503 }[category];
+  const category = DENY_REASON_TABLE[reason].category;
+  const kind = CATEGORY[category];
   const isTokenDenial = category === 'invalid_token' || category === 'insufficient_scope';
-  const httpStatus = (isTokenDenial ? policy?.spec.failedValidationHttpCode : undefined) ?? base;
-  const message = (isTokenDenial ? policy?.spec.failedValidationErrorMessage : undefined) ?? DEFAULT_MESSAGE[category];
+  const httpStatus = (isTokenDenial ? policy?.failedValidation.httpStatus : undefined) ?? kind.status;
+  const message = (isTokenDenial ? policy?.failedValidation.message : undefined) ?? kind.message;
+  const responseHeaders: ResponseHeader[] = [{ key: 'content-type', value: 'application/json' }];
+  // RFC 6750 §3.1: a request with no token gets a bare challenge, without an error code.
+  const challenge = reason === 'TokenNotPresent' ? 'Bearer' : kind.bearerError && `Bearer error="${kind.bearerError}"`;
+  if (challenge) responseHeaders.push({ key: 'www-authenticate', value: challenge });
   return {
     allowed: false,
     policy,
     reason,
+    category,
     detail,
     httpStatus,
-    grpcCode: { invalid_token: GRPC_UNAUTHENTICATED, insufficient_scope: GRPC_PERMISSION_DENIED, no_policy: GRPC_PERMISSION_DENIED, unavailable: GRPC_UNAVAILABLE }[category],
-    wwwAuthenticate: challenge(reason, category),
+    responseHeaders,
     body: JSON.stringify({ statusCode: httpStatus, message }),
   };
-}
-
-function challenge(reason: DenyReason, category: Category): string | undefined {
-  // RFC 6750 §3.1: a request with no token gets a bare challenge, without an error code.
-  if (reason === 'TokenNotPresent') return 'Bearer';
-  if (category === 'invalid_token') return 'Bearer error="invalid_token"';
-  if (category === 'insufficient_scope') return 'Bearer error="insufficient_scope"';
-  return undefined;
 }

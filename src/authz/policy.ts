@@ -1,4 +1,4 @@
-import type { MatchConfig, PolicyConfig, ValidateJwtConfig } from '../config/types.js';
+import type { ClaimHeaderConfig, MatchConfig, PolicyConfig, TokenLocation } from '../config/types.js';
 import { TENANT_PLACEHOLDER, issuerTemplate, type IssuerTemplate } from '../jwt/issuer_pattern.js';
 import type { DecryptionKey } from '../keys/import_key.js';
 import type { VerificationKey } from '../keys/verification_key.js';
@@ -16,7 +16,8 @@ export interface CompiledClaimRule {
 export interface CompiledPolicy {
   readonly name: string;
   readonly mode: 'enforce' | 'report-only';
-  readonly spec: ValidateJwtConfig;
+  /** Where the token is read from. */
+  readonly token: TokenLocation;
   readonly matches: (req: AuthzRequest) => boolean;
   readonly describeMatch: string;
   /** Each key source with the issuers it signs for: a token is verified only with its own issuer's keys. */
@@ -33,6 +34,17 @@ export interface CompiledPolicy {
   readonly clientApplicationIds: ReadonlySet<string> | undefined;
   readonly decryptionKeys: readonly DecryptionKey[];
   readonly requiredClaims: readonly CompiledClaimRule[];
+  readonly requireSignedTokens: boolean;
+  readonly requireExpirationTime: boolean;
+  readonly clockSkewSeconds: number;
+  readonly maxLifetimeSeconds: number | undefined;
+  /** Claims copied to upstream headers, and the header that carries the whole payload. */
+  readonly claimHeaders: readonly ClaimHeaderConfig[];
+  readonly forwardPayloadHeader: string | undefined;
+  /** Strip the token's header or query parameter before the request goes upstream. */
+  readonly removeToken: boolean;
+  /** failedValidationHttpCode / failedValidationErrorMessage: replace a token denial's status and message. */
+  readonly failedValidation: { readonly httpStatus: number | undefined; readonly message: string | undefined };
   /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
   keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
@@ -47,7 +59,7 @@ export function compilePolicy(
   return {
     name: config.name,
     mode: config.mode,
-    spec,
+    token: spec.token,
     matches: compileMatch(config.match),
     describeMatch: describeMatch(config.match),
     keySources,
@@ -59,6 +71,14 @@ export function compilePolicy(
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
     decryptionKeys,
     requiredClaims: spec.requiredClaims,
+    requireSignedTokens: spec.requireSignedTokens,
+    requireExpirationTime: spec.requireExpirationTime,
+    clockSkewSeconds: spec.clockSkewSeconds,
+    maxLifetimeSeconds: spec.maxLifetimeSeconds,
+    claimHeaders: spec.outputClaimsToHeaders,
+    forwardPayloadHeader: spec.forwardPayloadHeader,
+    removeToken: spec.removeToken,
+    failedValidation: { httpStatus: spec.failedValidationHttpCode, message: spec.failedValidationErrorMessage },
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };
 }

@@ -43,7 +43,7 @@ export async function verifyToken(token: string, policy: CompiledPolicy, ctx: Ve
   ctx.trace?.({ step: 'header', ok: true, detail: `alg ${jws.alg}, kid ${jws.kid ?? '(none)'}, typ ${String(jws.header.typ ?? '(none)')}` });
 
   if (jws.alg.toLowerCase() === 'none') {
-    if (policy.spec.requireSignedTokens || jws.alg !== 'none' || jws.signature.length !== 0) {
+    if (policy.requireSignedTokens || jws.alg !== 'none' || jws.signature.length !== 0) {
       throw new AuthzError('TokenAlgorithmNotAllowed', 'unsigned token (alg none) and the policy requires signed tokens');
     }
     // With decryption keys, the encryption is what vouches for unsigned claims (RFC 7516 §5.2): a bare unsigned
@@ -99,7 +99,7 @@ async function decryptToSigned(token: string, policy: CompiledPolicy, ctx: Verif
     ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token decrypted; verifying the signed token inside' });
     return plaintext;
   }
-  if (policy.spec.requireSignedTokens) {
+  if (policy.requireSignedTokens) {
     throw new AuthzError('TokenAlgorithmNotAllowed', 'the encrypted token wraps unsigned claims and the policy requires signed tokens');
   }
   const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(plaintext).toString('base64url')}.`;

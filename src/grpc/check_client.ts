@@ -4,9 +4,25 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, type CheckResponseMessage } from './protos.js';
 
+/** envoy.config.core.v3.HeaderValueOption.HeaderAppendAction, as numbers arrive from this client. */
+export const HEADER_APPEND_ACTION = { APPEND_IF_EXISTS_OR_ADD: 0, ADD_IF_ABSENT: 1, OVERWRITE_IF_EXISTS_OR_ADD: 2 } as const;
+
+type ReplyHeader = { header: { key: string; value: string }; append_action?: number };
+
+/**
+ * A CheckResponse as this client decodes it: proto-loader with enums as numbers, so an HTTP status is the number
+ * itself (envoy.type.v3.StatusCode values are the status codes) and an append action is its enum value.
+ */
+export interface CheckReply {
+  status: CheckResponseMessage['status'];
+  ok_response?: { headers?: ReplyHeader[]; headers_to_remove?: string[]; query_parameters_to_remove?: string[] };
+  denied_response?: { status: { code: number }; headers?: ReplyHeader[]; body?: string };
+  dynamic_metadata?: CheckResponseMessage['dynamic_metadata'];
+}
+
 /** A grpc-js client for Authorization/Check and grpc.health.v1.Health: `tokengate check` and the tests use it. */
 export interface CheckClient {
-  check(request: object, timeoutMs?: number): Promise<CheckResponseMessage>;
+  check(request: object, timeoutMs?: number): Promise<CheckReply>;
   health(service?: string): Promise<string>;
   close(): void;
 }
@@ -16,7 +32,7 @@ let constructors: Constructors | undefined;
 
 function load(): Constructors {
   if (!constructors) {
-    const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, LOADER_OPTIONS)) as any;
+    const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: Number })) as any;
     // grpc-health-check ships the health.proto it serves.
     const healthDir = join(createRequire(import.meta.url).resolve('grpc-health-check/package.json'), '..');
     const health = loadPackageDefinition(loadSync(join(healthDir, 'proto/health/v1/health.proto'), { keepCase: true, enums: String })) as any;

@@ -1,6 +1,16 @@
-import { GRPC_OK, type Allow, type Decision, type Deny } from '../authz/decision.js';
+import type { Allow, Decision, Deny } from '../authz/decision.js';
+import type { DenyCategory } from '../errors.js';
 import { safeText } from '../authz/header_value.js';
 import type { CheckResponseMessage, HeaderValueOption, StructValue } from './protos.js';
+
+/** google.rpc.Code values: the CheckResponse status Envoy reads the verdict from. */
+const GRPC_OK = 0;
+const GRPC_CODE: Readonly<Record<DenyCategory, number>> = {
+  invalid_token: 16, // UNAUTHENTICATED
+  insufficient_scope: 7, // PERMISSION_DENIED
+  no_policy: 7, // PERMISSION_DENIED
+  unavailable: 14, // UNAVAILABLE
+};
 
 /**
  * Builds the CheckResponse. Every decision, a denial included, is a successful RPC: Envoy reads the verdict from
@@ -60,12 +70,11 @@ function denyResponse(decision: Deny): CheckResponseMessage {
 }
 
 function buildDenyResponse(decision: Deny): CheckResponseMessage {
-  const headers = [overwrite('content-type', 'application/json')];
-  if (decision.wwwAuthenticate) headers.push(overwrite('www-authenticate', decision.wwwAuthenticate));
+  const headers = decision.responseHeaders.map((h) => overwrite(h.key, h.value));
   const fields: Record<string, StructValue> = { 'tokengate.reason': str(decision.reason), 'tokengate.decision': str('deny') };
   if (decision.policy) fields['tokengate.policy'] = str(decision.policy.name);
   return {
-    status: { code: decision.grpcCode, message: decision.reason },
+    status: { code: GRPC_CODE[decision.category], message: decision.reason },
     denied_response: { status: { code: decision.httpStatus }, headers, body: decision.body },
     dynamic_metadata: { fields },
   };

@@ -1,6 +1,10 @@
+import type { CheckReply } from '../../src/grpc/check_client.js';
 import type { CheckResponseMessage } from '../../src/grpc/protos.js';
 
-export { createCheckClient, type CheckClient } from '../../src/grpc/check_client.js';
+/** A response as the client decodes it, or as the server builds it (the helpers read only what both share). */
+type Reply = CheckReply | CheckResponseMessage;
+
+export { createCheckClient, HEADER_APPEND_ACTION, type CheckClient, type CheckReply } from '../../src/grpc/check_client.js';
 
 export interface EnvoyRequestOptions {
   method?: string;
@@ -48,14 +52,14 @@ export function bearer(token: string): Record<string, string> {
 }
 
 /** The upstream headers an allow response sets, as a plain object. */
-export function upstreamHeaders(res: CheckResponseMessage): Record<string, string> {
+export function upstreamHeaders(res: Reply): Record<string, string> {
   return Object.fromEntries((res.ok_response?.headers ?? []).map((h) => [h.header.key, h.header.value]));
 }
 
-export function responseHeader(res: CheckResponseMessage, name: string): string | undefined {
+export function responseHeader(res: Reply, name: string): string | undefined {
   return res.denied_response?.headers?.find((h) => h.header.key === name)?.header.value;
 }
 
-export function reasonOf(res: CheckResponseMessage): string | undefined {
+export function reasonOf(res: Reply): string | undefined {
   return res.dynamic_metadata?.fields['tokengate.reason']?.stringValue;
 }

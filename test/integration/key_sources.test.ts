@@ -41,7 +41,7 @@ describe('key sources', () => {
     const token = await issuer.sign({});
     const denied = await tg.client.check(envoyCheckRequest({ headers: bearer(token) }));
     expect(reasonOf(denied)).toBe('KeysUnavailable');
-    expect(denied.denied_response?.status.code).toBe('ServiceUnavailable');
+    expect(denied.denied_response?.status.code).toBe(503);
 
     await issuer.start();
     await waitUntil(async () => (await tg!.client.health('envoy.service.auth.v3.Authorization')) === 'SERVING', 'SERVING');

@@ -47,6 +47,6 @@ describe('npm start (the demo)', () => {
       (err: { code: number; stdout: string }) => err,
     );
     expect(denied.code).toBe(1);
-    expect(denied.stdout).toMatch(/^DENY Forbidden reason=TokenClaimValueNotAllowed policy=orders\n/);
+    expect(denied.stdout).toMatch(/^DENY 403 reason=TokenClaimValueNotAllowed policy=orders\n/);
   });
 });

@@ -96,6 +96,20 @@ describe('hot reload', () => {
     expect((await client.check(request)).status.code).toBe(0);
     client.close();
   });
+
+  it('a config that reads but does not compile (a key too short to use) counts one failed reload, not two', async () => {
+    const ports = { grpc: await freePort(), http: await freePort() };
+    const cm = configMapDir(config(ports, 'api://a'));
+    child = await spawnTokengate(['serve', '--config', cm.file], ports);
+    const client = createCheckClient(child.grpcAddress);
+    const request = envoyCheckRequest({ headers: bearer(await issuer.sign({})) });
+    const shortKey = '      issuerSigningKeys: [{ base64: "c2hvcnQ=", issuers: ["https://other.example.com"] }]\n';
+    cm.swap(`${config(ports, 'api://a')}${shortKey}`);
+    await waitUntil(() => child!.output().includes('issuerSigningKeys[0]: a symmetric key needs at least 16 bytes'), 'the reload error in the log');
+    expect(await metric(child.opsUrl, 'tokengate_config_reloads_total{result="failure"}')).toBe(1);
+    expect((await client.check(request)).status.code).toBe(0);
+    client.close();
+  });
 });
 
 describe('shutdown', () => {

@@ -54,7 +54,7 @@ describe('identity provider faults', () => {
     expect(await metric(`http://127.0.0.1:${tg.app.opsPort}`, failures)).toBeGreaterThanOrEqual(1);
     // Past maxStale the source's tokens are denied with 503, and readiness goes red.
     await waitUntil(async () => reasonOf(await checkToken(token)) === 'KeysUnavailable', 'keys past maxStale', 10_000);
-    expect((await checkToken(token)).denied_response?.status.code).toBe('ServiceUnavailable');
+    expect((await checkToken(token)).denied_response?.status.code).toBe(503);
     expect((await fetch(`http://127.0.0.1:${tg.app.opsPort}/readyz`)).status).toBe(503);
   });
 
@@ -162,7 +162,7 @@ describe('internal deadline', () => {
     const token = await issuer.sign({}, { kid: newKid });
     const res = await checkToken(token);
     expect(reasonOf(res)).toBe('KeysUnavailable');
-    expect(res.denied_response?.status.code).toBe('ServiceUnavailable');
+    expect(res.denied_response?.status.code).toBe(503);
     // The fetch itself is still hanging (fetchTimeout 5 s): the check was answered by the deadline, not the fetch.
     expect(tg.app.keySources()[0]!.lastError).toBeUndefined();
   });

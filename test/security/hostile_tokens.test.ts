@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import type { CheckResponseMessage } from '../../src/grpc/protos.js';
+import type { CheckReply } from '../../src/grpc/check_client.js';
 import { bearer, envoyCheckRequest, reasonOf, responseHeader, upstreamHeaders } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 import { buildAttackCases, nestedObject, POLICY_MAX_LIFETIME, TENANT_TEMPLATE, type AttackCase, type Expected } from './helpers/attacks.js';
@@ -123,14 +123,13 @@ afterAll(async () => {
   await new Promise((resolve) => attackerServer?.close(resolve));
 });
 
-const HTTP_STATUS: Record<string, string> = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'ServiceUnavailable' };
 const STATUS_OF_REASON: Record<string, number> = { TokenClaimNotFound: 403, TokenClaimValueNotAllowed: 403, KeysUnavailable: 503, InternalError: 503 };
 
-async function check(token: string, path: string, headers: Record<string, string> = {}): Promise<CheckResponseMessage> {
+async function check(token: string, path: string, headers: Record<string, string> = {}): Promise<CheckReply> {
   return tg.client.check(envoyCheckRequest({ path, headers: { ...bearer(token), ...headers } }));
 }
 
-function expectOutcome(res: CheckResponseMessage, expected: Expected): void {
+function expectOutcome(res: CheckReply, expected: Expected): void {
   if (expected === 'allow') {
     expect(res.status.code, `denied with ${reasonOf(res)}`).toBe(0);
     expect(res.ok_response).toBeDefined();
@@ -140,7 +139,7 @@ function expectOutcome(res: CheckResponseMessage, expected: Expected): void {
   expect(res.status.code, 'must never be allowed').not.toBe(0);
   expect(res.ok_response).toBeUndefined();
   expect(reasonOf(res)).toBe(expected);
-  expect(res.denied_response?.status.code).toBe(HTTP_STATUS[STATUS_OF_REASON[expected] ?? 401]);
+  expect(res.denied_response?.status.code).toBe(STATUS_OF_REASON[expected] ?? 401);
   const body = JSON.parse(res.denied_response!.body!) as { statusCode: number; message: string };
   expect(body.statusCode).toBe(STATUS_OF_REASON[expected] ?? 401);
   expect(typeof body.message).toBe('string');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { explain } from '../../src/explain.js';
-import type { CheckResponseMessage } from '../../src/grpc/protos.js';
+import type { CheckReply } from '../../src/grpc/check_client.js';
 import { bearer, envoyCheckRequest, reasonOf, responseHeader } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 import { claimsFor, forge, rsaKey, staticKeysYaml } from './helpers/forge.js';
@@ -47,20 +47,20 @@ afterAll(async () => {
   await tg?.stop();
 });
 
-function check(path: string, token: string | undefined, contextExtensions?: Record<string, string>): Promise<CheckResponseMessage> {
+function check(path: string, token: string | undefined, contextExtensions?: Record<string, string>): Promise<CheckReply> {
   const headers = token === undefined ? {} : bearer(token);
   return tg.client.check(envoyCheckRequest({ path, headers, ...(contextExtensions ? { contextExtensions } : {}) }));
 }
 
-const policyOf = (res: CheckResponseMessage) => res.dynamic_metadata?.fields['tokengate.policy']?.stringValue;
+const policyOf = (res: CheckReply) => res.dynamic_metadata?.fields['tokengate.policy']?.stringValue;
 
-function expectAllowed(res: CheckResponseMessage, policyName: string): void {
+function expectAllowed(res: CheckReply, policyName: string): void {
   expect(res.status.code, `denied with ${reasonOf(res)}`).toBe(0);
   expect(res.ok_response).toBeDefined();
   expect(policyOf(res)).toBe(policyName);
 }
 
-function expectDenied(res: CheckResponseMessage, reason: string, policyName: string | undefined): void {
+function expectDenied(res: CheckReply, reason: string, policyName: string | undefined): void {
   expect(res.status.code, 'must never be allowed').not.toBe(0);
   expect(res.ok_response).toBeUndefined();
   expect(reasonOf(res)).toBe(reason);
@@ -68,10 +68,10 @@ function expectDenied(res: CheckResponseMessage, reason: string, policyName: str
 }
 
 /** 403 with a reason of its own, no Bearer challenge (the token is not at fault), APIM's body. */
-function expectPathInvalid(res: CheckResponseMessage): void {
+function expectPathInvalid(res: CheckReply): void {
   expectDenied(res, 'PathInvalid', undefined);
   expect(res.status.code).toBe(7);
-  expect(res.denied_response?.status.code).toBe('Forbidden');
+  expect(res.denied_response?.status.code).toBe(403);
   expect(responseHeader(res, 'www-authenticate')).toBeUndefined();
   expect(JSON.parse(res.denied_response!.body!)).toMatchObject({ statusCode: 403 });
 }
