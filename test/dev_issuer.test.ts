@@ -3,7 +3,8 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { isLoopbackHost, startDevIssuer } from '../src/dev_issuer/dev_issuer.js';
+import { startDevIssuer } from '../src/dev_issuer/dev_issuer.js';
+import { isLoopbackHost } from '../src/net/loopback.js';
 import type { DevIssuer } from '../src/dev_issuer/dev_issuer.js';
 import { SUPPORTED_ALGORITHMS } from '../src/dev_issuer/keys.js';
 import { waitUntil } from './helpers/wait.js';
@@ -261,10 +262,11 @@ describe('dev issuer lifecycle', () => {
   it('refuses non-loopback hosts unless allowed', async () => {
     await expect(startDevIssuer({ host: '0.0.0.0' })).rejects.toThrow(/non-loopback host "0.0.0.0"/);
     await expect(startDevIssuer({ host: '192.168.1.10' })).rejects.toThrow(/allowNonLoopback/);
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST']) {
+    // One loopback rule for the whole project: bind hosts as written, and URL hostnames with IPv6 in brackets.
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', 'localhost', 'LOCALHOST', '[::1]']) {
       expect(isLoopbackHost(host)).toBe(true);
     }
-    for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', '[::1]']) {
+    for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1', '[::]', '127.0.0.1.example.com']) {
       expect(isLoopbackHost(host)).toBe(false);
     }
   });

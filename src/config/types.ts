@@ -130,12 +130,3 @@ export interface ValidateJwtConfig {
   /** With a `{tenantid}` issuer template: the tenants (`tid`) accepted, or '*' for any. */
   readonly allowedTenants: readonly string[] | '*' | undefined;
 }
-
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-] as const;
-export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ALL_ALGORITHMS: readonly string[] = [...ASYMMETRIC_ALGORITHMS, ...SYMMETRIC_ALGORITHMS];

@@ -1,3 +1,4 @@
+import { ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, jwsAlgorithm } from '../jwt/algorithms.js';
 import { TENANT_PLACEHOLDER } from '../jwt/issuer_pattern.js';
 import {
   checkIssuerBindings,
@@ -21,9 +22,6 @@ import {
   type Raw,
 } from './reader.js';
 import {
-  ALL_ALGORITHMS,
-  ASYMMETRIC_ALGORITHMS,
-  SYMMETRIC_ALGORITHMS,
   type ClaimHeaderConfig,
   type KeysConfig,
   type RequiredClaimConfig,
@@ -144,8 +142,8 @@ function readAlgorithms(o: Raw, path: string, problems: Problems, keys: readonly
   given.forEach((alg, i) => {
     const itemPath = join(join(path, 'algorithms'), i);
     if (alg.toLowerCase() === 'none') problems.add(itemPath, '"none" is never allowed: unsigned tokens are controlled by requireSignedTokens');
-    else if (!ALL_ALGORITHMS.includes(alg)) problems.add(itemPath, `unknown algorithm "${alg}" (expected one of ${ALL_ALGORITHMS.join(', ')})`);
-    else if (alg.startsWith('HS') && !hasSymmetricKey) {
+    else if (!jwsAlgorithm(alg)) problems.add(itemPath, `unknown algorithm "${alg}" (expected one of ${ALL_ALGORITHMS.join(', ')})`);
+    else if (jwsAlgorithm(alg)!.symmetric && !hasSymmetricKey) {
       problems.add(itemPath, `${alg} needs a symmetric key in issuerSigningKeys (base64): HS* is never verified with a public key`);
     }
   });

@@ -4,7 +4,8 @@
 // sidecar's key-fetching failure handling.
 import { createServer } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { isLoopbackHost } from '../net/loopback.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { assertSupportedAlgorithm, KeyRing, signJwt } from './keys.js';
 import { parseTokenRequest, readTokenParams, TokenRequestError } from './token_request.js';
@@ -56,18 +57,6 @@ export type FaultRoute = Route | 'all';
 
 const DEFAULT_SUBJECT = 'dev-user';
 const DEFAULT_EXPIRES_IN = 3600;
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-export function isLoopbackHost(host: string): boolean {
-  if (host.toLowerCase() === 'localhost') return true;
-  const family = isIP(host);
-  if (family === 4) return LOOPBACK.check(host, 'ipv4');
-  if (family === 6) return LOOPBACK.check(host, 'ipv6');
-  return false;
-}
 
 export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   const issuer = new HttpDevIssuer(options);

@@ -2,13 +2,10 @@
 // signing. Keys stay in memory only; a restart of the dev issuer rotates them all.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
+import { ASYMMETRIC_ALGORITHMS } from '../jwt/algorithms.js';
 
-export const SUPPORTED_ALGORITHMS: readonly string[] = [
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
-  'EdDSA',
-];
+/** Every asymmetric JWS algorithm: an issuer publishes public keys, never a secret. */
+export const SUPPORTED_ALGORITHMS: readonly string[] = ASYMMETRIC_ALGORITHMS;
 
 export interface SigningKey {
   readonly kid: string;

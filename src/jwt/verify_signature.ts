@@ -1,28 +1,6 @@
 import { constants, createHmac, timingSafeEqual, verify } from 'node:crypto';
-import { KEY_TYPE_OF_ALG, type VerificationKey } from '../keys/verification_key.js';
-
-interface AlgorithmSpec {
-  readonly hash: 'sha256' | 'sha384' | 'sha512' | null;
-  readonly kind: 'pkcs1' | 'pss' | 'ecdsa' | 'eddsa' | 'hmac';
-  /** ECDSA: the exact length of an IEEE P1363 (r || s) signature. */
-  readonly signatureLength?: number;
-}
-
-const ALGORITHMS: Readonly<Record<string, AlgorithmSpec>> = {
-  RS256: { hash: 'sha256', kind: 'pkcs1' },
-  RS384: { hash: 'sha384', kind: 'pkcs1' },
-  RS512: { hash: 'sha512', kind: 'pkcs1' },
-  PS256: { hash: 'sha256', kind: 'pss' },
-  PS384: { hash: 'sha384', kind: 'pss' },
-  PS512: { hash: 'sha512', kind: 'pss' },
-  ES256: { hash: 'sha256', kind: 'ecdsa', signatureLength: 64 },
-  ES384: { hash: 'sha384', kind: 'ecdsa', signatureLength: 96 },
-  ES512: { hash: 'sha512', kind: 'ecdsa', signatureLength: 132 },
-  EdDSA: { hash: null, kind: 'eddsa' },
-  HS256: { hash: 'sha256', kind: 'hmac' },
-  HS384: { hash: 'sha384', kind: 'hmac' },
-  HS512: { hash: 'sha512', kind: 'hmac' },
-};
+import type { VerificationKey } from '../keys/verification_key.js';
+import { jwsAlgorithm } from './algorithms.js';
 
 /**
  * Verifies a JWS signature with node:crypto directly. Synchronous on purpose: one RS256 verification is
@@ -32,10 +10,8 @@ const ALGORITHMS: Readonly<Record<string, AlgorithmSpec>> = {
  * HMAC keyed with a public key's bytes. jose stays the reference implementation in test/security/differential.test.ts.
  */
 export function verifySignature(alg: string, key: VerificationKey, signingInput: Buffer, signature: Buffer): boolean {
-  // hasOwn: `alg` comes from the token, and ALGORITHMS["constructor"] would otherwise be Object's constructor.
-  if (!Object.hasOwn(ALGORITHMS, alg) || !Object.hasOwn(KEY_TYPE_OF_ALG, alg)) return false;
-  const spec = ALGORITHMS[alg]!;
-  if (!KEY_TYPE_OF_ALG[alg]!.includes(key.type)) return false;
+  const spec = jwsAlgorithm(alg);
+  if (!spec || !spec.keyTypes.includes(key.type)) return false;
   if (key.key.type !== (spec.kind === 'hmac' ? 'secret' : 'public')) return false;
   try {
     switch (spec.kind) {

@@ -39,8 +39,7 @@ export function importStaticKey(spec: StaticKeyConfig): VerificationKey {
     case 'rsa':
       return { ...importJwk({ kty: 'RSA', n: spec.n, e: spec.e }), kid: spec.id };
     case 'symmetric': {
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(spec.base64.trim())) throw new Error('base64: not valid base64');
-      return secretKey(Buffer.from(spec.base64, 'base64'), spec.id, undefined);
+      return secretKey(base64Bytes(spec.base64), spec.id, undefined);
     }
     case 'pem':
       return { kid: spec.id, alg: undefined, ...importPem(spec.pem) };
@@ -100,8 +99,7 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
   try {
     switch (spec.form) {
       case 'symmetric':
-        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(spec.base64.trim())) throw new Error('base64: not valid base64');
-        return { kid: spec.id, key: decryptionSecret(Buffer.from(spec.base64, 'base64')) };
+        return { kid: spec.id, key: decryptionSecret(base64Bytes(spec.base64)) };
       case 'pem':
         return { kid: spec.id, key: createPrivateKey(spec.pem) };
       case 'jwk': {
@@ -123,4 +121,10 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
 function decryptionSecret(bytes: Buffer): KeyObject {
   if (bytes.length < MIN_SECRET_BYTES) throw new Error(`a symmetric key needs at least ${MIN_SECRET_BYTES} bytes: no JWE algorithm uses fewer`);
   return createSecretKey(bytes);
+}
+
+/** The config's `base64` keys: standard base64 (APIM's form), checked strictly since Buffer.from skips bad input. */
+function base64Bytes(text: string): Buffer {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim())) throw new Error('base64: not valid base64');
+  return Buffer.from(text, 'base64');
 }

@@ -1,4 +1,5 @@
 import { KeyFetchError } from '../errors.js';
+import { issuerTemplate, tenantOf } from '../jwt/issuer_pattern.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { fetchJson } from './fetch_json.js';
 import { importJwk } from './import_key.js';
@@ -264,11 +265,8 @@ export function importJwks(body: unknown, url: string): { keys: VerificationKey[
  * `https://login.microsoftonline.com/{tenantid}/v2.0`: the URL's own tenant segment must fill it exactly.
  */
 function matchesTenantTemplate(issuer: string, expected: string): boolean {
-  const [prefix, suffix, extra] = issuer.split(/\{tenantid\}/i);
-  if (suffix === undefined || extra !== undefined) return false;
-  if (!expected.startsWith(prefix!) || !expected.endsWith(suffix)) return false;
-  const tenant = expected.slice(prefix!.length, expected.length - suffix.length);
-  return tenant.length > 0 && !tenant.includes('/');
+  const template = issuerTemplate(issuer);
+  return template !== undefined && tenantOf(template, expected) !== undefined;
 }
 
 function describeKid(jwk: object): string {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
+import { jwsAlgorithm, type KeyType } from '../jwt/algorithms.js';
 
-/** Key families; a token's `alg` must belong to the family of the key that verifies it. */
-export type KeyType = 'RSA' | 'P-256' | 'P-384' | 'P-521' | 'Ed25519' | 'Ed448' | 'oct';
+export type { KeyType };
 
 /** A key ready to verify signatures: imported once when it is loaded, never per request. */
 export interface VerificationKey {
@@ -12,16 +12,8 @@ export interface VerificationKey {
   readonly key: KeyObject;
 }
 
-/** Which key type each JWS algorithm needs (RFC 7518 §3, RFC 8037). */
-export const KEY_TYPE_OF_ALG: Readonly<Record<string, readonly KeyType[]>> = {
-  RS256: ['RSA'], RS384: ['RSA'], RS512: ['RSA'],
-  PS256: ['RSA'], PS384: ['RSA'], PS512: ['RSA'],
-  ES256: ['P-256'], ES384: ['P-384'], ES512: ['P-521'],
-  EdDSA: ['Ed25519', 'Ed448'],
-  HS256: ['oct'], HS384: ['oct'], HS512: ['oct'],
-};
-
+/** Whether `key` may verify `alg`: the key's family (JWS_ALGORITHMS), and the JWK's own `alg` when it pins one. */
 export function keyFitsAlgorithm(key: VerificationKey, alg: string): boolean {
   if (key.alg !== undefined && key.alg !== alg) return false;
-  return Object.hasOwn(KEY_TYPE_OF_ALG, alg) && KEY_TYPE_OF_ALG[alg]!.includes(key.type);
+  return jwsAlgorithm(alg)?.keyTypes.includes(key.type) ?? false;
 }

@@ -17,6 +17,7 @@ import { buildRuntime, type Runtime } from '../../src/authz/runtime.js';
 import { TokenCache } from '../../src/authz/token_cache.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { DENY_REASONS } from '../../src/errors.js';
+import { ASYMMETRIC_ALGORITHMS } from '../../src/jwt/algorithms.js';
 import { toAuthzRequest } from '../../src/grpc/check_request.js';
 import { toCheckResponse } from '../../src/grpc/check_response.js';
 import type { CheckReply } from '../../src/grpc/check_client.js';
@@ -100,7 +101,7 @@ interface PolicyModel {
   forwardPayload: boolean;
 }
 
-const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC: string[] = [...ASYMMETRIC_ALGORITHMS];
 
 const matchArb = fc.constantFrom<'all' | 'any'>('all', 'any');
 const claimRuleArb: fc.Arbitrary<ClaimRule> = fc.oneof(
