@@ -25,6 +25,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultEnvoyBin, VARIANTS as ENVOY_VARIANTS, TOKEN_CHECKING_VARIANTS, writeEnvoyConfigs } from './envoy_config.mjs';
 import { envoyCheckRequest, readDelimited } from './make_data.mjs';
+import { toolPaths } from '../scripts/tools.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -34,7 +35,7 @@ const list = (v, d) => (v === undefined || v === '' ? d : v.split(',').map((s) =
 
 const OUT = env.BENCH_OUT ?? join(HERE, 'out');
 const DATA = env.BENCH_DATA_DIR ?? join(HERE, 'out', 'data'); // same default as make_data.mjs
-const GOBIN = join(ROOT, '.tools', 'go', 'bin');
+const GOBIN = toolPaths().goBin; // scripts/install-bench-tools.sh installs there (the per-machine tools cache)
 const CFG = {
   duration: env.BENCH_DURATION ?? '10s',
   runs: int(env.BENCH_RUNS, 3),

@@ -15,11 +15,12 @@
 //
 //   node bench/envoy_config.mjs --validate [--envoy BIN]   render all four into bench/out/envoy/ and run
 //                                                          `envoy --mode validate` on each
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { toolPaths } from '../scripts/tools.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const VARIANTS = ['noauth', 'jwt_authn', 'ext_authz', 'ext_authz_ceiling'];
@@ -179,11 +180,9 @@ export function writeEnvoyConfigs(dir, ports, auth) {
   return files;
 }
 
-/** $ENVOY_BIN, else where scripts/install-envoy.sh puts Envoy (scripts/envoy-path.sh: the per-machine tools cache). */
+/** $ENVOY_BIN, else where scripts/install-envoy.sh puts Envoy (the per-machine tools cache, scripts/tools.sh). */
 export function defaultEnvoyBin() {
-  if (process.env.ENVOY_BIN) return process.env.ENVOY_BIN;
-  const r = spawnSync('bash', [join(HERE, '..', 'scripts', 'envoy-path.sh')], { encoding: 'utf8' });
-  return r.stdout?.split('\n')[0] || 'envoy';
+  return process.env.ENVOY_BIN || toolPaths().envoy;
 }
 
 export function validateEnvoyConfig(envoyBin, file) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the benchmark tools for `npm run bench` (bench/run.sh) into .tools/go/bin (project-local GOBIN):
+# Install the benchmark tools for `npm run bench` (bench/run.sh) into the per-machine tools cache outside the clone
+# ($GO_TOOLS_BIN from scripts/tools.sh, used as GOBIN):
 #   - ghz            github.com/bojand/ghz/cmd/ghz@v0.121.0                          (gRPC load generator, ~1 min build)
 #   - opa-envoy-plugin github.com/open-policy-agent/opa-envoy-plugin/cmd/opa-envoy-plugin@v1.14.0-envoy
 #                                                                                     (the peer: OPA + Envoy ext_authz gRPC plugin,
@@ -17,8 +18,8 @@ set -euo pipefail
 
 GHZ_VERSION="${GHZ_VERSION:-v0.121.0}"
 OPA_ENVOY_VERSION="${OPA_ENVOY_VERSION:-v1.14.0-envoy}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export GOBIN="$ROOT/.tools/go/bin"
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
+export GOBIN="$GO_TOOLS_BIN"
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/open-policy-agent/opa-envoy-plugin"
 mkdir -p "$GOBIN"

@@ -6,3 +6,5 @@
 TOOLS_DIR="${TOKENGATE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tokengate/tools}"
 ENVOY_VERSION="${ENVOY_VERSION:-1.40.0}"
 ENVOY_VENV="$TOOLS_DIR/envoy-$ENVOY_VERSION"
+# The bench's Go tools (scripts/install-bench-tools.sh): one GOBIN; each binary's embedded build info names its version.
+GO_TOOLS_BIN="$TOOLS_DIR/go/bin"
