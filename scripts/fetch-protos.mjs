@@ -42,7 +42,7 @@ function sha256(data) {
 function readManifest() {
   const hashes = new Map();
   for (const line of readFileSync(manifestPath, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]{64})  (.+)$/.exec(line.trim());
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line.trim());
     if (m) hashes.set(m[2], m[1]);
   }
   return hashes;

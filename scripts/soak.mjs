@@ -354,7 +354,9 @@ async function waitReady(timeoutMs) {
     if (childExit) fail(`tokengate exited during start (${JSON.stringify(childExit)}); see ${tgLogPath}`);
     try {
       if ((await fetch(`${OPS}/readyz`)).status === 200) return;
-    } catch {}
+    } catch {
+      // not listening yet: poll again
+    }
     await sleep(100);
   }
   fail(`tokengate not ready within ${timeoutMs} ms; see ${tgLogPath}`);
@@ -786,7 +788,6 @@ const rampN = (RATE * RAMP_MS) / 2000;
 const due = (t) => Math.floor(t < RAMP_MS ? (RATE * t * t) / (2000 * RAMP_MS) : (RATE * (t - RAMP_MS / 2)) / 1000);
 const sched = (i) => (i < rampN ? Math.sqrt((2000 * RAMP_MS * i) / RATE) : (i * 1000) / RATE + RAMP_MS / 2);
 let n = 0;
-let running = true;
 
 for (let s = SCHEDULE.rotateFirstS; s * 1000 < DURATION_MS; s += SCHEDULE.rotateEveryS) at(s, () => void rotate().catch((e) => event(`rotate failed: ${e.message}`)));
 for (let s = SCHEDULE.flapFirstS; s * 1000 < DURATION_MS; s += SCHEDULE.flapEveryS) at(s, () => void flap().catch((e) => event(`flap failed: ${e.message}`)));
@@ -803,10 +804,7 @@ const readyPoll = setInterval(async () => {
 await new Promise((resolve) => {
   const tick = () => {
     const now = performance.now();
-    if (now - t0 >= DURATION_MS || childExit) {
-      running = false;
-      return resolve();
-    }
+    if (now - t0 >= DURATION_MS || childExit) return resolve();
     const dueNow = due(now - t0);
     // Open loop: everything due by now is sent now, even after a stall.
     while (n < dueNow) {
