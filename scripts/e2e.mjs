@@ -30,11 +30,15 @@ function envoy() {
     return given;
   }
   // The installer writes its own progress and its own one-sentence failure to stderr.
-  const r = spawnSync('bash', [join(ROOT, 'scripts/install-envoy.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync('bash', [join(ROOT, 'scripts/install-envoy.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (r.error) throw new Stop(`cannot run scripts/install-envoy.sh: ${r.error.message}.`);
   if (r.status !== 0) throw new Stop(''); // the installer has said why
   const bin = r.stdout.trim().split('\n').at(-1) ?? '';
-  if (!executable(bin)) throw new Stop(`scripts/install-envoy.sh named ${JSON.stringify(bin)}, which is not an executable file.`);
+  if (!executable(bin))
+    throw new Stop(`scripts/install-envoy.sh named ${JSON.stringify(bin)}, which is not an executable file.`);
   return bin;
 }
 
@@ -42,7 +46,9 @@ function kubectl() {
   const bin = process.env.KUBECTL_BIN || 'kubectl';
   const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
   if (r.error || r.status !== 0) {
-    throw new Stop(`kubectl not found (${bin}): the deploy tests render deploy/ with \`kubectl kustomize\`; install kubectl >= 1.27 or set KUBECTL_BIN.`);
+    throw new Stop(
+      `kubectl not found (${bin}): the deploy tests render deploy/ with \`kubectl kustomize\`; install kubectl >= 1.27 or set KUBECTL_BIN.`,
+    );
   }
 }
 
@@ -55,7 +61,8 @@ function run(command, args, env = process.env) {
 function main() {
   const envoyBin = envoy();
   kubectl();
-  if (run('npm', ['run', '--silent', 'build']) !== 0) throw new Stop('`npm run build` failed (the compiler output is above).');
+  if (run('npm', ['run', '--silent', 'build']) !== 0)
+    throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
   const args = [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...process.argv.slice(2)];
   return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin });

@@ -6,7 +6,17 @@
 // again. The child run leaves this project out (--project default); TOKENGATE_FRESH_CLONE_CHILD stops a recursion
 // should a config change ever let it in.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,7 +64,13 @@ function freshEnv(path: string, toolsDir: string): NodeJS.ProcessEnv {
 }
 
 /** Runs a command in its own process group, its output into `log` as it goes; resolves with its exit status. */
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: string): Promise<number | null> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: string,
+): Promise<number | null> {
   return new Promise((resolvePromise, reject) => {
     const fd = openSync(log, 'w');
     running = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
@@ -98,7 +114,15 @@ describe('a fresh clone with only Node.js and npm', () => {
     expect(protos, readFileSync(join(tmp, 'protos.log'), 'utf8')).toBe(0);
 
     const results = join(tmp, 'results.json');
-    const args = ['test', '--', '--project', 'default', '--reporter=dot', '--reporter=json', `--outputFile.json=${results}`];
+    const args = [
+      'test',
+      '--',
+      '--project',
+      'default',
+      '--reporter=dot',
+      '--reporter=json',
+      `--outputFile.json=${results}`,
+    ];
     const log = join(tmp, 'npm-test.log');
     const status = await run('npm', args, clone, env, log);
     const output = readFileSync(log, 'utf8');

@@ -7,7 +7,12 @@ import { parseAllDocuments } from 'yaml';
 import { DEPLOY } from '../../deploy/helpers.js';
 
 /** A Kubernetes object as rendered; the tests read it loosely and check it against the schemas separately. */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: any };
+  [k: string]: any;
+};
 
 function subdirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -20,8 +25,14 @@ function subdirs(dir: string): string[] {
 export function renderTargets(): { name: string; render: (tmp: string) => string }[] {
   return [
     { name: 'base', render: () => kustomize(join(DEPLOY, 'base')) },
-    ...subdirs(join(DEPLOY, 'overlays')).map((o) => ({ name: `overlays/${o}`, render: () => kustomize(join(DEPLOY, 'overlays', o)) })),
-    ...subdirs(join(DEPLOY, 'components')).map((c) => ({ name: `base + components/${c}`, render: (tmp: string) => kustomizeWithComponent(tmp, c) })),
+    ...subdirs(join(DEPLOY, 'overlays')).map((o) => ({
+      name: `overlays/${o}`,
+      render: () => kustomize(join(DEPLOY, 'overlays', o)),
+    })),
+    ...subdirs(join(DEPLOY, 'components')).map((c) => ({
+      name: `base + components/${c}`,
+      render: (tmp: string) => kustomizeWithComponent(tmp, c),
+    })),
   ];
 }
 
@@ -29,7 +40,9 @@ export function renderTargets(): { name: string; render: (tmp: string) => string
 export function kustomize(dir: string): string {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new Error('kubectl not found on PATH: these tests render deploy/ with `kubectl kustomize` (kubectl >= 1.27 has kustomize built in)');
+    throw new Error(
+      'kubectl not found on PATH: these tests render deploy/ with `kubectl kustomize` (kubectl >= 1.27 has kustomize built in)',
+    );
   }
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (exit ${r.status}):\n${r.stderr}`);
