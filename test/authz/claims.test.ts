@@ -75,7 +75,9 @@ describe('exp (RFC 7519 §4.1.4) and nbf (§4.1.5) with clockSkew', () => {
   it('a NumericDate that is not a non-negative number is JwtInvalid, never read as absent (fail closed)', () => {
     for (const name of ['exp', 'nbf', 'iat']) {
       for (const value of [String(NOW + 3600), null, -1, true, [NOW + 3600], {}]) {
-        expect(outcome(token({ [name]: value }), strict), `${name}: ${JSON.stringify(value)}`).toBe(`JwtInvalid ${name}`);
+        expect(outcome(token({ [name]: value }), strict), `${name}: ${JSON.stringify(value)}`).toBe(
+          `JwtInvalid ${name}`,
+        );
       }
     }
   });
@@ -140,7 +142,13 @@ describe('issuers: exact strings (RFC 7519 §4.1.1, RFC 8725 §3.8)', () => {
   });
 
   it('a trailing slash, a case change, a prefix or a missing or non-string iss is TokenIssuerNotAllowed', () => {
-    const wrong = ['https://idp.example.com', 'HTTPS://IDP.EXAMPLE.COM/', 'https://idp.example.com/x', 'https://other.example.com/', ''];
+    const wrong = [
+      'https://idp.example.com',
+      'HTTPS://IDP.EXAMPLE.COM/',
+      'https://idp.example.com/x',
+      'https://other.example.com/',
+      '',
+    ];
     for (const iss of [...wrong, undefined, null, 5, [ISSUER], { iss: ISSUER }]) {
       expect(outcome(token({ iss }), p), JSON.stringify(iss)).toBe('TokenIssuerNotAllowed iss');
     }
@@ -153,11 +161,11 @@ describe('issuers: exact strings (RFC 7519 §4.1.1, RFC 8725 §3.8)', () => {
   });
 });
 
-describe('issuer templates: {tenantid} filled by the token\'s tid', () => {
+describe("issuer templates: {tenantid} filled by the token's tid", () => {
   const p = policy({ issuers: [TEMPLATE], allowedTenants: [T1, T2] });
   const tenant = (iss: string, tid: unknown) => outcome(token({ iss, tid }), p);
 
-  it('accepts the template filled with the token\'s own tid', () => {
+  it("accepts the template filled with the token's own tid", () => {
     expect(tenant(entra(T1), T1)).toBe('ok');
     expect(tenant(entra(T2), T2)).toBe('ok');
   });
@@ -181,7 +189,7 @@ describe('issuer templates: {tenantid} filled by the token\'s tid', () => {
     }
   });
 
-  it('a tid other than the issuer\'s tenant, or no tid, fills nothing', () => {
+  it("a tid other than the issuer's tenant, or no tid, fills nothing", () => {
     expect(tenant(entra(T1), T2)).toBe('TokenIssuerNotAllowed iss');
     expect(tenant(entra(T1), undefined)).toBe('TokenIssuerNotAllowed iss');
   });
@@ -209,7 +217,10 @@ describe('issuer templates: {tenantid} filled by the token\'s tid', () => {
   });
 
   it('the placeholder is recognised in any case, and exact issuers beside it need no tid', () => {
-    const mixed = policy({ issuers: ['https://login.microsoftonline.com/{TenantId}/v2.0', ISSUER], allowedTenants: [T1] });
+    const mixed = policy({
+      issuers: ['https://login.microsoftonline.com/{TenantId}/v2.0', ISSUER],
+      allowedTenants: [T1],
+    });
     expect(outcome(token({ iss: entra(T1), tid: T1 }), mixed)).toBe('ok');
     expect(outcome(token({ iss: ISSUER }), mixed)).toBe('ok');
     expect(outcome(token({ iss: entra(T2), tid: T2 }), mixed)).toBe('TokenIssuerNotAllowed iss');
