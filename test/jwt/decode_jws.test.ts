@@ -72,8 +72,28 @@ describe('isCompactJws: three base64url segments, the last possibly empty (RFC 7
   });
 
   it('refuses other part counts, empty header or payload, padding, non-alphabet characters and white space', () => {
-    for (const text of ['', 'a', 'a.b', 'a.b.c.d', 'a.b.c.d.e', '.b.c', 'a..c', '..', 'a=.b.c', 'a.b=.c', 'a.b.c=',
-      'a+.b.c', 'a.b/.c', 'a.b.c+', 'a .b.c', 'a.b.c\n', '\na.b.c', 'a.b.c ', 'a.b.c\u00e9', 'a.b.c\0']) {
+    for (const text of [
+      '',
+      'a',
+      'a.b',
+      'a.b.c.d',
+      'a.b.c.d.e',
+      '.b.c',
+      'a..c',
+      '..',
+      'a=.b.c',
+      'a.b=.c',
+      'a.b.c=',
+      'a+.b.c',
+      'a.b/.c',
+      'a.b.c+',
+      'a .b.c',
+      'a.b.c\n',
+      '\na.b.c',
+      'a.b.c ',
+      'a.b.c\u00e9',
+      'a.b.c\0',
+    ]) {
       expect(isCompactJws(text), JSON.stringify(text)).toBe(false);
     }
   });
@@ -93,8 +113,15 @@ describe('shape: segments and base64url (RFC 7515 §7.1, RFC 4648 §5)', () => {
 
   it('padding, "+", "/", spaces or an empty segment in header or payload is not base64url', () => {
     const [h, p] = [b64u(HEADER), b64u(PAYLOAD)];
-    for (const token of [`${h}=.${p}.${SIGNATURE}`, `${h}.${p}==.${SIGNATURE}`, `${h}+.${p}.${SIGNATURE}`,
-      `${h}.${p}/.${SIGNATURE}`, ` ${h}.${p}.${SIGNATURE}`, `.${p}.${SIGNATURE}`, `${h}..${SIGNATURE}`]) {
+    for (const token of [
+      `${h}=.${p}.${SIGNATURE}`,
+      `${h}.${p}==.${SIGNATURE}`,
+      `${h}+.${p}.${SIGNATURE}`,
+      `${h}.${p}/.${SIGNATURE}`,
+      ` ${h}.${p}.${SIGNATURE}`,
+      `.${p}.${SIGNATURE}`,
+      `${h}..${SIGNATURE}`,
+    ]) {
       expect(invalid(token), token).toMatch(/header or payload is not base64url/);
     }
   });
@@ -157,7 +184,9 @@ describe('length (MAX_TOKEN_LENGTH)', () => {
 
   it('a token of exactly MAX_TOKEN_LENGTH characters is read; one character more is refused before parsing', () => {
     expect(outcome(tokenOfLength(MAX_TOKEN_LENGTH))).toBe('ok');
-    expect(invalid(tokenOfLength(MAX_TOKEN_LENGTH + 1))).toMatch(new RegExp(`longer than ${MAX_TOKEN_LENGTH} characters`));
+    expect(invalid(tokenOfLength(MAX_TOKEN_LENGTH + 1))).toMatch(
+      new RegExp(`longer than ${MAX_TOKEN_LENGTH} characters`),
+    );
     expect(invalid('.'.repeat(MAX_TOKEN_LENGTH + 1))).toMatch(/longer than/);
   });
 });
@@ -166,7 +195,11 @@ describe('header and payload: UTF-8 JSON objects (RFC 7515 §7.2.1 step 3, RFC 8
   it('invalid UTF-8 is refused, not replaced with U+FFFD', () => {
     const badUtf8 = Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expect(invalid(`${b64u(HEADER)}.${b64u(badUtf8)}.${SIGNATURE}`)).toMatch(/payload is not UTF-8 JSON/);
-    const lone = Buffer.concat([Buffer.from('{"alg":"RS256","x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]);
+    const lone = Buffer.concat([
+      Buffer.from('{"alg":"RS256","x":"'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from('"}'),
+    ]);
     expect(invalid(`${b64u(lone)}.${b64u(PAYLOAD)}.${SIGNATURE}`)).toMatch(/header is not UTF-8 JSON/);
   });
 
@@ -214,7 +247,8 @@ describe('header and payload: UTF-8 JSON objects (RFC 7515 §7.2.1 step 3, RFC 8
 
   it(`nesting up to ${MAX_JSON_DEPTH} levels is read; one level more is refused`, () => {
     /** An object holding arrays nested so that the whole is `depth` levels deep. */
-    const nested = (depth: number, head = '"alg":"RS256",') => `{${head}"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+    const nested = (depth: number, head = '"alg":"RS256",') =>
+      `{${head}"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
     expect(outcome(jws(HEADER, nested(MAX_JSON_DEPTH, '')))).toBe('ok');
     expect(invalid(jws(HEADER, nested(MAX_JSON_DEPTH + 1, '')))).toMatch(/payload nests deeper than 32 levels/);
     expect(outcome(jws(nested(MAX_JSON_DEPTH)))).toBe('ok');
@@ -229,7 +263,15 @@ describe('header and payload: UTF-8 JSON objects (RFC 7515 §7.2.1 step 3, RFC 8
 
 describe('alg and kid (RFC 7515 §4.1.1, §4.1.4)', () => {
   it('a header without a non-empty string alg is refused', () => {
-    for (const header of ['{}', '{"kid":"k1"}', '{"alg":""}', '{"alg":null}', '{"alg":5}', '{"alg":["RS256"]}', '{"alg":{}}']) {
+    for (const header of [
+      '{}',
+      '{"kid":"k1"}',
+      '{"alg":""}',
+      '{"alg":null}',
+      '{"alg":5}',
+      '{"alg":["RS256"]}',
+      '{"alg":{}}',
+    ]) {
       expect(invalid(jws(header)), header).toMatch(/header has no "alg"/);
     }
   });
@@ -250,20 +292,28 @@ describe('crit (RFC 7515 §4.1.11) and b64 (RFC 7797 §6)', () => {
   const header = (members: string) => `{"alg":"RS256",${members}}`;
 
   it('a crit that is not a non-empty list of names present in the header is malformed', () => {
-    for (const members of ['"crit":"b64","b64":true', '"crit":[]', '"crit":null', '"crit":[5]', '"crit":["b64"]',
-      '"crit":["exp"]', '"crit":{"b64":true},"b64":true']) {
+    for (const members of [
+      '"crit":"b64","b64":true',
+      '"crit":[]',
+      '"crit":null',
+      '"crit":[5]',
+      '"crit":["b64"]',
+      '"crit":["exp"]',
+      '"crit":{"b64":true},"b64":true',
+    ]) {
       expect(invalid(jws(header(members))), members).toMatch(/"crit" is malformed/);
     }
   });
 
-  it('a name listed twice is refused (stricter than jose\'s verifier)', () => {
+  it("a name listed twice is refused (stricter than jose's verifier)", () => {
     expect(invalid(jws(header('"crit":["b64","b64"],"b64":true')))).toMatch(/"crit" lists a name twice/);
   });
 
   it('any extension other than b64 is unsupported, so the token is refused', () => {
     expect(invalid(jws(header('"crit":["exp"],"exp":1')))).toMatch(/unsupported extension "exp"/);
-    expect(invalid(jws(header('"crit":["b64","http://example.com/x"],"b64":true,"http://example.com/x":1'))))
-      .toMatch(/unsupported extension "http:\/\/example.com\/x"/);
+    expect(invalid(jws(header('"crit":["b64","http://example.com/x"],"b64":true,"http://example.com/x":1')))).toMatch(
+      /unsupported extension "http:\/\/example.com\/x"/,
+    );
   });
 
   it('b64: false (an unencoded payload) is never allowed in a JWT; only b64: true passes', () => {
