@@ -15,8 +15,14 @@ const SECRET = Buffer.alloc(32, 7).toString('base64');
 
 /** A runtime whose policies have these names and match sections (undefined: no match section). */
 function runtime(policies: [string, Record<string, unknown> | undefined][]): Runtime {
-  const rules = { issuerSigningKeys: [{ base64: SECRET }], audiences: ['api://x'], issuers: ['https://idp.example.com/'] };
-  const items = policies.map(([name, match]) => JSON.stringify({ name, ...(match ? { match } : {}), validateJwt: rules }));
+  const rules = {
+    issuerSigningKeys: [{ base64: SECRET }],
+    audiences: ['api://x'],
+    issuers: ['https://idp.example.com/'],
+  };
+  const items = policies.map(([name, match]) =>
+    JSON.stringify({ name, ...(match ? { match } : {}), validateJwt: rules }),
+  );
   return buildRuntime(parseConfigText(`policies: [${items.join(', ')}]`));
 }
 
@@ -27,7 +33,12 @@ const RUNTIME = runtime([
   ['reports', { methods: ['GET'], pathPrefixes: ['/reports'] }],
 ]);
 
-function request(method: string, host: string, path: string, contextExtensions: Record<string, string> = {}): AuthzRequest {
+function request(
+  method: string,
+  host: string,
+  path: string,
+  contextExtensions: Record<string, string> = {},
+): AuthzRequest {
   return { method, host, path, headers: {}, contextExtensions, requestId: undefined };
 }
 
@@ -65,7 +76,9 @@ describe('the route names a policy (context_extensions policy=…)', () => {
   });
 
   it('other context_extensions keys name nothing', () => {
-    expect(chosen(request('GET', 'api.example.com', '/orders/1', { policy_name: 'admin', name: 'admin' }))).toBe('orders');
+    expect(chosen(request('GET', 'api.example.com', '/orders/1', { policy_name: 'admin', name: 'admin' }))).toBe(
+      'orders',
+    );
   });
 
   it('a policy key inherited from the prototype names nothing', () => {
@@ -123,7 +136,14 @@ describe('the first policy whose match holds', () => {
 
 describe('the path is normalised before matching (RFC 3986 §5.2.4, §6.2.2)', () => {
   it('dot segments, encoded unreserved characters and repeated slashes are judged as the path they resolve to', () => {
-    for (const path of ['/orders/../admin/users', '/public/../admin', '/%61dmin/users', '/%2e%2e/admin', '//admin', '/./admin']) {
+    for (const path of [
+      '/orders/../admin/users',
+      '/public/../admin',
+      '/%61dmin/users',
+      '/%2e%2e/admin',
+      '//admin',
+      '/./admin',
+    ]) {
       expect(chosen(request('POST', 'api.example.com', path)), path).toBe('admin');
     }
     // The normalised path is no longer under /orders, though its text starts with it.
@@ -143,7 +163,16 @@ describe('the path is normalised before matching (RFC 3986 §5.2.4, §6.2.2)', (
   });
 
   it('an ambiguous path is PathInvalid, even when the route names a policy', () => {
-    const ambiguous = ['/admin%2Fusers', '/admin%5cusers', '/a\\..\\admin', '/admin#x', '/%zz', '/public/..;/admin', '/a//../admin', 'a/../admin'];
+    const ambiguous = [
+      '/admin%2Fusers',
+      '/admin%5cusers',
+      '/a\\..\\admin',
+      '/admin#x',
+      '/%zz',
+      '/public/..;/admin',
+      '/a//../admin',
+      'a/../admin',
+    ];
     for (const path of ambiguous) {
       expect(chosen(request('POST', 'api.example.com', path)), path).toBe('PathInvalid');
       expect(chosen(request('POST', 'api.example.com', path, { policy: 'orders' })), path).toBe('PathInvalid');
