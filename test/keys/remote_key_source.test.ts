@@ -173,7 +173,7 @@ describe('retry backoff after failures', () => {
     expect(s.keysWithKid('k1')).toHaveLength(1);
   });
 
-  it('a server\'s Cache-Control max-age sets the refresh delay, kept within minRefreshMs and maxRefreshMs', async () => {
+  it("a server's Cache-Control max-age sets the refresh delay, kept within minRefreshMs and maxRefreshMs", async () => {
     const delays = recordScheduledDelays();
     const ages = ['max-age=3600', 'no-store', 'max-age=0', 'public, max-age="60"'];
     server.routes.set('/a', () => ({ ...jwks(K1), headers: { 'cache-control': ages[0]! } }));
