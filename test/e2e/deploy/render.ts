@@ -36,12 +36,13 @@ export function renderTargets(): { name: string; render: (tmp: string) => string
   ];
 }
 
-/** `kubectl kustomize DIR`. A missing kubectl fails with a message saying so (never a skip). */
+/** `kubectl kustomize DIR` ($KUBECTL_BIN or kubectl on the PATH). A missing kubectl fails saying so (never a skip). */
 export function kustomize(dir: string): string {
-  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
+  const kubectl = process.env.KUBECTL_BIN || 'kubectl';
+  const r = spawnSync(kubectl, ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
     throw new Error(
-      'kubectl not found on PATH: these tests render deploy/ with `kubectl kustomize` (kubectl >= 1.27 has kustomize built in)',
+      `${kubectl} not found: these tests render deploy/ with \`kubectl kustomize\` (kubectl >= 1.27 has kustomize built in)`,
     );
   }
   if (r.error) throw r.error;
