@@ -12,7 +12,7 @@
  * - a scalar setting is left out, and tokengate's default applies, which is the strict one (expiration required,
  *   signed tokens required, no clock skew, claim match `all`).
  */
-import { issuerOfDiscoveryUrl } from '../config/read_key_sources.js';
+import { issuerImpliedBy } from '../net/discovery_url.js';
 import { Document } from 'yaml';
 import { parsePolicyXml, XmlSyntaxError, type XmlAttribute, type XmlElement } from './xml.js';
 import { booleanValue, clockSkewSeconds, isGuid, literal, shorten, simpleTokenSource } from './values.js';
@@ -260,7 +260,7 @@ class Mapper {
     if (openid.length === 0 || keys.length === 0) return;
     const issuers = Array.isArray(out.issuers) && out.issuers.length > 0
       ? (out.issuers as string[])
-      : openid.map((o) => o.issuer ?? issuerOfDiscoveryUrl(o.url!));
+      : openid.map((o) => o.issuer ?? impliedOr(o.url!));
     for (const key of keys) key.issuers = issuers;
     this.warn(
       el.line,
@@ -696,4 +696,10 @@ function toYaml(policies: readonly ImportedPolicy[], diagnostics: readonly Diagn
     ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n');
   return doc.toString({ lineWidth: 0 });
+}
+
+/** The issuer a discovery URL implies, or the URL itself when none is (then validate asks for the issuer). */
+function impliedOr(url: string): string {
+  const implied = issuerImpliedBy(url);
+  return 'issuer' in implied ? implied.issuer : url;
 }

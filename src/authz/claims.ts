@@ -55,24 +55,25 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
 }
 
 export function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
-  if (!policy.issuers) {
+  const accepted = policy.acceptedIssuers();
+  if (!accepted) {
     trace?.({ step: 'iss', ok: true, detail: 'any issuer (issuers: [])' });
     return;
   }
   const iss = payload.iss;
-  if (typeof iss === 'string' && policy.issuers.has(iss)) {
+  if (typeof iss === 'string' && accepted.exact.has(iss)) {
     trace?.({ step: 'iss', ok: true, detail: `${iss} is allowed` });
     return;
   }
-  if (typeof iss === 'string' && policy.issuerTemplates.length > 0) {
-    const tenant = tenantIssuer(iss, payload.tid, policy);
+  if (typeof iss === 'string' && accepted.templates.length > 0) {
+    const tenant = tenantIssuer(iss, payload.tid, policy, accepted.templates);
     if (tenant) {
       const { template: t, tid } = tenant;
       trace?.({ step: 'iss', ok: true, detail: `${iss} matches ${t.prefix}{tenantid}${t.suffix} with tid ${tid}` });
       return;
     }
   }
-  const allowed = [...policy.issuers, ...policy.issuerTemplates.map((t) => `${t.prefix}{tenantid}${t.suffix}`)];
+  const allowed = [...accepted.exact, ...accepted.templates.map((t) => `${t.prefix}{tenantid}${t.suffix}`)];
   throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${allowed.join(', ')}]`, { claim: 'iss' });
 }
 
@@ -88,7 +89,12 @@ interface TenantIssuer {
  * Entra GUIDs appear in either case. A `tid` that is not a GUID is no tenant at all (`a/b` or `..` would turn the
  * template into another issuer's URL), and is denied whatever allowedTenants says.
  */
-function tenantIssuer(iss: string, tid: unknown, policy: CompiledPolicy): TenantIssuer | undefined {
+function tenantIssuer(
+  iss: string,
+  tid: unknown,
+  policy: CompiledPolicy,
+  templates: readonly IssuerTemplate[],
+): TenantIssuer | undefined {
   if (tid === undefined) return undefined;
   if (typeof tid !== 'string' || !isTenantId(tid)) {
     const type = Array.isArray(tid) ? 'array' : typeof tid;
@@ -97,7 +103,7 @@ function tenantIssuer(iss: string, tid: unknown, policy: CompiledPolicy): Tenant
     throw new AuthzError('TokenIssuerNotAllowed', detail, { claim: 'iss' });
   }
   const lower = tid.toLowerCase();
-  const template = policy.issuerTemplates.find((t) => tenantOf(t, iss)?.toLowerCase() === lower);
+  const template = templates.find((t) => tenantOf(t, iss)?.toLowerCase() === lower);
   if (!template) return undefined;
   if (policy.allowedTenants && !policy.allowedTenants.has(lower)) {
     throw new AuthzError('TokenIssuerNotAllowed', `tenant ${lower} is not in allowedTenants`, { claim: 'iss' });

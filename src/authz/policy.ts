@@ -12,6 +12,12 @@ export interface CompiledClaimRule {
   readonly values: readonly string[];
 }
 
+export interface AcceptedIssuers {
+  readonly exact: ReadonlySet<string>;
+  /** Multi-tenant issuers: `prefix{tenantid}suffix`, filled from the token's `tid`. */
+  readonly templates: readonly IssuerTemplate[];
+}
+
 /** A policy prepared at config load: every lookup the request path needs is a Set or a closure. */
 export interface CompiledPolicy {
   readonly name: string;
@@ -25,10 +31,12 @@ export interface CompiledPolicy {
   readonly algorithms: ReadonlySet<string>;
   /** Empty = any audience (the config said `audiences: []`). */
   readonly audiences: ReadonlySet<string>;
-  /** undefined = any issuer (the config said `issuers: []`). */
-  readonly issuers: ReadonlySet<string> | undefined;
-  /** Multi-tenant issuers: `prefix{tenantid}suffix`, filled from the token's `tid`. */
-  readonly issuerTemplates: readonly IssuerTemplate[];
+  /**
+   * The issuers whose tokens the policy accepts; undefined = any issuer (the config said `issuers: []`). Without an
+   * `issuers` list, these are the issuers the discovery documents really name, so Auth0's `https://T.auth0.com/`
+   * (with the slash its URL drops) is accepted exactly as its document writes it.
+   */
+  acceptedIssuers(): AcceptedIssuers | undefined;
   /** undefined = any tenant may fill a template ('*'). */
   readonly allowedTenants: ReadonlySet<string> | undefined;
   readonly clientApplicationIds: ReadonlySet<string> | undefined;
@@ -53,9 +61,9 @@ export function compilePolicy(
   config: PolicyConfig,
   keySources: readonly BoundKeySource[],
   decryptionKeys: readonly DecryptionKey[],
+  documentIssuers: () => readonly string[],
 ): CompiledPolicy {
   const spec = config.validateJwt;
-  const issuers = spec.issuers;
   return {
     name: config.name,
     mode: config.mode,
@@ -65,8 +73,7 @@ export function compilePolicy(
     keySources,
     algorithms: new Set(spec.algorithms),
     audiences: new Set(spec.audiences),
-    issuers: issuers.length === 0 ? undefined : new Set(issuers.filter((i) => !TENANT_PLACEHOLDER.test(i))),
-    issuerTemplates: issuers.flatMap((i) => issuerTemplate(i) ?? []),
+    acceptedIssuers: spec.issuersFromDocuments ? memoized(documentIssuers) : constant(spec.issuers),
     allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
     decryptionKeys,
@@ -80,6 +87,35 @@ export function compilePolicy(
     removeToken: spec.removeToken,
     failedValidation: { httpStatus: spec.failedValidationHttpCode, message: spec.failedValidationErrorMessage },
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
+  };
+}
+
+function accepted(issuers: readonly string[]): AcceptedIssuers | undefined {
+  if (issuers.length === 0) return undefined;
+  return {
+    exact: new Set(issuers.filter((i) => !TENANT_PLACEHOLDER.test(i))),
+    templates: issuers.flatMap((i) => issuerTemplate(i) ?? []),
+  };
+}
+
+function constant(issuers: readonly string[]): () => AcceptedIssuers | undefined {
+  const value = accepted(issuers);
+  return () => value;
+}
+
+/** Rebuilt only when a document names another issuer: the check path reads a cached value. */
+function memoized(issuers: () => readonly string[]): () => AcceptedIssuers | undefined {
+  let key: string | undefined;
+  let value: AcceptedIssuers | undefined;
+  return () => {
+    const current = issuers();
+    const next = current.join('\n');
+    if (next !== key) {
+      key = next;
+      // Never "any issuer": a document list that is somehow empty accepts nothing.
+      value = accepted(current) ?? { exact: new Set(), templates: [] };
+    }
+    return value;
   };
 }
 

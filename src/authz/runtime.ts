@@ -1,13 +1,11 @@
-import type { Config, KeysConfig, PolicyConfig } from '../config/types.js';
+import type { Config, KeysConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { RevocationList } from './revocation_list.js';
 import type { KeySource } from '../keys/key_source.js';
 import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
-import { StaticKeySource } from '../keys/static_key_source.js';
-import { bindToAnyIssuer, bindToDocumentIssuer, bindToIssuers, type BoundKeySource } from './key_binding.js';
-import type { VerificationKey } from '../keys/verification_key.js';
 import { importPolicyKeys } from './compile_keys.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
+import { policySources, type RemoteSourceFactory } from './policy_sources.js';
 import { TokenCache, type TokenCacheOptions } from './token_cache.js';
 
 /** Everything a check needs, built from one config. A reload builds a new Runtime and swaps it in whole. */
@@ -34,20 +32,23 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   const sources = new Map<string, KeySource>();
   const reusable = options.previous?.config && sameKeySettings(options.previous.config.keys, config.keys) ? options.previous.sources : undefined;
 
-  const remote = (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string): KeySource => {
-    const key = `${kind} ${url} ${expectedIssuer ?? ''}`;
+  const remote: RemoteSourceFactory = (kind, url, expected) => {
+    const expectedIssuer = expected?.issuer;
+    const issuerImplied = expected?.issuerImplied;
+    const key = `${kind} ${url} ${expectedIssuer ?? ''} ${issuerImplied ?? ''}`;
     const source =
       sources.get(key) ??
       reusable?.get(key) ??
-      new RemoteKeySource({ kind, url, expectedIssuer, ...remoteOptions(config.keys), onFetch: options.onKeyFetch });
+      new RemoteKeySource({ kind, url, expectedIssuer, issuerImplied, ...remoteOptions(config.keys), onFetch: options.onKeyFetch });
     sources.set(key, source);
     return source;
   };
 
   const keys = importPolicyKeys(config);
-  const policies = config.policies.map((policy, i) =>
-    compilePolicy(policy, policySources(policy, keys[i]!.signing, remote, sources), keys[i]!.decryption),
-  );
+  const policies = config.policies.map((policy, i) => {
+    const bound = policySources(policy, keys[i]!.signing, remote, sources);
+    return compilePolicy(policy, bound.keySources, keys[i]!.decryption, bound.documentIssuers);
+  });
   return {
     config,
     policies,
@@ -57,42 +58,6 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     cache: options.previous?.cache ?? new TokenCache(options.tokenCache),
     revocations: revocationList(config, options),
   };
-}
-
-/**
- * The policy's key sources, each bound to the issuers it signs for (RFC 8725 §3.8): the config's `issuers` on the
- * entry; else, for the policy's only source, any issuer it accepts; else a discovery document's own issuer. A JWKS or
- * static key with none of these is refused by the config reader, and here signs for nothing.
- */
-function policySources(
-  policy: PolicyConfig,
-  staticKeys: readonly VerificationKey[],
-  remote: (kind: 'openid-config' | 'jwks', url: string, expectedIssuer?: string) => KeySource,
-  sources: Map<string, KeySource>,
-): BoundKeySource[] {
-  const spec = policy.validateJwt;
-  const entries: { source: KeySource; issuers: readonly string[] | undefined; discovery: boolean }[] = [
-    ...spec.openidConfig.map((c) => ({ source: remote('openid-config', c.url, c.issuer), issuers: c.issuers, discovery: true })),
-    ...spec.jwksUri.map((j) => ({ source: remote('jwks', j.url), issuers: j.issuers, discovery: false })),
-  ];
-  const unboundKeys = staticKeys.filter((_, i) => spec.issuerSigningKeys[i]!.issuers === undefined);
-  const staticSource = (id: string, keys: readonly VerificationKey[]) => {
-    const source = new StaticKeySource(id, keys);
-    sources.set(id, source);
-    return source;
-  };
-  if (unboundKeys.length > 0) {
-    entries.push({ source: staticSource(`static:${policy.name}`, unboundKeys), issuers: undefined, discovery: false });
-  }
-  spec.issuerSigningKeys.forEach((key, i) => {
-    if (key.issuers === undefined) return;
-    entries.push({ source: staticSource(`static:${policy.name}:${i}`, [staticKeys[i]!]), issuers: key.issuers, discovery: false });
-  });
-  return entries.map((e) => {
-    if (e.issuers !== undefined) return bindToIssuers(e.source, e.issuers);
-    if (entries.length === 1) return bindToAnyIssuer(e.source);
-    return e.discovery ? bindToDocumentIssuer(e.source) : bindToIssuers(e.source, []);
-  });
 }
 
 function revocationList(config: Config, options: RuntimeOptions): RevocationList | undefined {

@@ -2,7 +2,7 @@ import { AuthzError } from '../errors.js';
 import { MAX_TOKEN_LENGTH, decodeJws, isCompactJws, type DecodedJws } from '../jwt/decode_jws.js';
 import { decryptJwe } from '../jwt/decrypt_jwe.js';
 import { verifySignature } from '../jwt/verify_signature.js';
-import { keyFitsAlgorithm, type VerificationKey } from '../keys/verification_key.js';
+import { keyFitsAlgorithm, keyIssuerFits, type VerificationKey } from '../keys/verification_key.js';
 import { checkIssuer } from './claims.js';
 import type { BoundKeySource } from './key_binding.js';
 import type { CompiledPolicy } from './policy.js';
@@ -131,7 +131,7 @@ function candidateKeys(bound: readonly BoundKeySource[], jws: DecodedJws): Verif
   const out: VerificationKey[] = [];
   for (const { source } of bound) {
     for (const key of jws.kid === undefined ? source.allKeys() : source.keysWithKid(jws.kid)) {
-      if (keyFitsAlgorithm(key, jws.alg)) out.push(key);
+      if (keyFitsAlgorithm(key, jws.alg) && keyIssuerFits(key, jws.payload)) out.push(key);
     }
   }
   return out;

@@ -1,22 +1,26 @@
+import { issuerImpliedBy } from '../net/discovery_url.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { Problems, join, list, mapping, mappingList, optionalString, requiredString, stringList, type Raw } from './reader.js';
 import type { DecryptionKeyConfig, JwksUriEntry, KeysConfig, OpenIdConfigEntry, StaticKeyConfig } from './types.js';
-
-const DISCOVERY_SUFFIX = '/.well-known/openid-configuration';
-
-/** The issuer a discovery URL promises (OpenID Connect Discovery 1.0 §4.3). */
-export function issuerOfDiscoveryUrl(url: string): string {
-  return url.endsWith(DISCOVERY_SUFFIX) ? url.slice(0, -DISCOVERY_SUFFIX.length) : url;
-}
 
 export function readOpenIdConfig(o: Raw, path: string, problems: Problems, keys: KeysConfig): OpenIdConfigEntry[] {
   return mappingList(o, 'openidConfig', path, problems, ['url', 'issuer', 'issuers'], (entry, itemPath) => {
     const url = requiredString(entry, 'url', itemPath, problems);
     if (url === undefined) return undefined;
     checkKeyUrl(url, join(itemPath, 'url'), problems, keys);
+    const given = optionalString(entry, 'issuer', itemPath, problems);
+    const implied = issuerImpliedBy(url);
+    if (given === undefined && 'unknown' in implied) {
+      problems.add(
+        itemPath,
+        `the issuer cannot be read from this URL (${implied.unknown}): add issuer: "<the issuer the document names>" ` +
+          '(OpenID Connect Discovery 1.0 §4.3: the document must name exactly that issuer)',
+      );
+    }
     return {
       url,
-      issuer: optionalString(entry, 'issuer', itemPath, problems) ?? issuerOfDiscoveryUrl(url),
+      issuer: given ?? ('issuer' in implied ? implied.issuer : url),
+      issuerImplied: given === undefined,
       issuers: readSignsFor(entry, itemPath, problems),
     };
   });

@@ -65,8 +65,10 @@ export type TokenLocation =
 
 export interface OpenIdConfigEntry {
   readonly url: string;
-  /** The issuer the discovery document must name; defaults to the URL without `/.well-known/openid-configuration`. */
+  /** The issuer the document must name: the entry's `issuer`, else the one its URL implies (net/discovery_url.ts). */
   readonly issuer: string;
+  /** Implied by the URL (then a terminating `/` in the document is accepted), not written in the config. */
+  readonly issuerImplied: boolean;
   /** The issuers this document's keys may sign for; undefined = the issuer the document names. */
   readonly issuers: readonly string[] | undefined;
 }
@@ -113,6 +115,8 @@ export interface ValidateJwtConfig {
   readonly audiences: readonly string[];
   /** Empty = any issuer; defaults to the issuers the openidConfig documents sign for. */
   readonly issuers: readonly string[];
+  /** No `issuers` was written: accept what the discovery documents really name (a terminating `/` included). */
+  readonly issuersFromDocuments: boolean;
   readonly algorithms: readonly string[];
   readonly requireExpirationTime: boolean;
   readonly requireSignedTokens: boolean;

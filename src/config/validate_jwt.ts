@@ -91,6 +91,7 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
     issuerSigningKeys,
     audiences: audiences ?? [],
     issuers,
+    issuersFromDocuments: given === undefined,
     algorithms: readAlgorithms(o, path, problems, issuerSigningKeys),
     requireExpirationTime: optionalBoolean(o, 'requireExpirationTime', path, problems, true),
     requireSignedTokens,

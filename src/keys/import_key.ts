@@ -28,7 +28,8 @@ export function importJwk(jwk: Readonly<Record<string, unknown>>): VerificationK
   } catch (err) {
     throw new Error(`key ${kid ?? '(no kid)'} is not a valid ${String(jwk.kty)} JWK: ${(err as Error).message}`);
   }
-  return { kid, alg, type: publicKeyType(key), key };
+  const issuer = optionalMember(jwk, 'issuer');
+  return { kid, alg, type: publicKeyType(key), key, ...(issuer === undefined ? {} : { issuer }) };
 }
 
 /** Imports a key given in the policy's `issuerSigningKeys`, in any of its forms. */

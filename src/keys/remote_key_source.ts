@@ -1,5 +1,5 @@
 import { KeyFetchError } from '../errors.js';
-import { issuerTemplate, tenantOf } from '../jwt/issuer_pattern.js';
+import { documentMayName } from '../net/discovery_url.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { fetchJson } from './fetch_json.js';
 import { importJwk } from './import_key.js';
@@ -9,8 +9,10 @@ import type { VerificationKey } from './verification_key.js';
 export interface RemoteKeySourceOptions {
   readonly kind: 'openid-config' | 'jwks';
   readonly url: string;
-  /** openid-config: the `issuer` the discovery document must name. */
+  /** openid-config: the `issuer` the discovery document must name (OpenID Connect Discovery 1.0 §4.3). */
   readonly expectedIssuer?: string;
+  /** The expected issuer was implied by the URL, not written: a terminating `/` in the document is then accepted. */
+  readonly issuerImplied?: boolean;
   readonly fetchTimeoutMs: number;
   /** Used when the server sends no Cache-Control max-age. */
   readonly refreshIntervalMs: number;
@@ -181,7 +183,7 @@ export class RemoteKeySource implements KeySource {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: not a discovery document (needs string issuer and jwks_uri)`);
     }
     const expected = this.#options.expectedIssuer;
-    if (expected !== undefined && doc.issuer !== expected && !matchesTenantTemplate(doc.issuer, expected)) {
+    if (expected !== undefined && !documentMayName(doc.issuer, expected, this.#options.issuerImplied ?? false)) {
       throw new KeyFetchError(
         'ERR_KEYS_ISSUER_MISMATCH',
         `${this.id}: discovery document names issuer "${doc.issuer}", expected "${expected}"`,
@@ -258,15 +260,6 @@ export function importJwks(body: unknown, url: string): { keys: VerificationKey[
     throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.map((k) => k.detail).join('; ')})` : ''}`);
   }
   return { keys, skipped };
-}
-
-/**
- * Multi-tenant discovery documents (Entra's `common`, `organizations`) name the issuer as a template,
- * `https://login.microsoftonline.com/{tenantid}/v2.0`: the URL's own tenant segment must fill it exactly.
- */
-function matchesTenantTemplate(issuer: string, expected: string): boolean {
-  const template = issuerTemplate(issuer);
-  return template !== undefined && tenantOf(template, expected) !== undefined;
 }
 
 function describeKid(jwk: object): string {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDiagnostic, importApimPolicy } from '../../src/apim/import_apim.js';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
+import { startShapedIssuer, type ShapedIssuer } from '../helpers/shaped_issuer.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'apim');
@@ -133,10 +134,16 @@ describe('issuer-signing-keys in each form, imported and verified', () => {
 
 describe('validate-azure-ad-token, imported and run against the test tenant', () => {
   let tg: RunningTokengate;
+  let entra: ShapedIssuer;
 
   beforeAll(async () => {
+    // The tenant's v2 and v1 documents on one test authority, with one key as Entra has. For an authority outside
+    // Microsoft's table the v1 issuer is {authority}/{tenant}/.
+    entra = await startShapedIssuer();
+    await entra.document(`/${TENANT}/v2.0/.well-known/openid-configuration`, (o) => `${o}/${TENANT}/v2.0`, '/v2/keys', 'k1');
+    await entra.document(`/${TENANT}/.well-known/openid-configuration`, (o) => `${o}/${TENANT}/`, '/v1/keys', 'k1');
     // authentication-endpoint points the tenant's discovery at the test issuer: {endpoint}/{tenant}/v2.0/.well-known/...
-    const xml = `<validate-azure-ad-token tenant-id="${TENANT}" authentication-endpoint="http://127.0.0.1:${issuer.port}"
+    const xml = `<validate-azure-ad-token tenant-id="${TENANT}" authentication-endpoint="${entra.origin}"
     failed-validation-httpcode="401" failed-validation-error-message="${MESSAGE}">
     <client-application-ids><application-id>${CLIENT_APP}</application-id></client-application-ids>
     <backend-application-ids><application-id>${BACKEND_APP}</application-id></backend-application-ids>
@@ -145,7 +152,10 @@ describe('validate-azure-ad-token, imported and run against the test tenant', ()
     tg = await startImported(xml, { name: 'entra' });
   });
 
+  afterAll(async () => entra?.close());
+
   const valid = { aud: BACKEND_APP, azp: CLIENT_APP, roles: ['Orders.Reader'] };
+  const signV2 = (claims: Record<string, unknown>) => entra.sign('k1', { ...claims, iss: `${entra.origin}/${TENANT}/v2.0` });
   const table: [string, Record<string, unknown>, Expected][] = [
     ['a valid v2 token (aud = backend client id, azp = client app)', valid, 'allow'],
     ['aud as the Application ID URI', { ...valid, aud: `api://${BACKEND_APP}` }, 'allow'],
@@ -156,9 +166,14 @@ describe('validate-azure-ad-token, imported and run against the test tenant', ()
   ];
   for (const [label, claims, expected] of table) {
     it(`${label}: ${expected === 'allow' ? 'allowed' : `denied (${expected.reason})`}`, async () => {
-      await expectDecision(tg, await issuer.sign(claims), expected);
+      await expectDecision(tg, await signV2(claims), expected);
     });
   }
+
+  it('a v1 token (v1 issuer, appid, aud as the Application ID URI) passes with the v1 document’s keys', async () => {
+    const v1 = { iss: `${entra.origin}/${TENANT}/`, aud: `api://${BACKEND_APP}`, appid: CLIENT_APP, roles: ['Orders.Reader'] };
+    await expectDecision(tg, await entra.sign('k1', v1), 'allow');
+  });
 });
 
 describe('--allow-partial fails closed', () => {

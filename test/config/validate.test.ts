@@ -167,8 +167,8 @@ policies:
       allowedTenants: "*"
       audiences: [x]
 `)).toEqual([
-      'policies[0].validateAzureAdToken.tenantId: must be the directory (tenant) id, a GUID: the v2 issuer names the tenant by id, never by domain name',
-      'policies[0].validateAzureAdToken.clientApplicationIds: is required: list the client application ids allowed to call',
+      'policies[0].validateAzureAdToken.tenantId: must be the directory (tenant) id, a GUID, or common / organizations: the issuers name the tenant by id, never by domain name',
+      expect.stringMatching(/^policies\[0\]\.validateAzureAdToken\.clientApplicationIds: is required: tokengate is stricter than APIM, which accepts any client application when audiences are given; .*validateJwt/),
       'policies[0].validateAzureAdToken: needs backendApplicationIds or audiences: a token for any application of the tenant must not pass',
       'policies[1].validateJwt.allowedTenants: is required with the issuer template https://login.microsoftonline.com/{tenantid}/v2.0: list the tenant ids to accept, or "*" for any tenant',
       'policies[2].validateJwt.allowedTenants: needs an issuer template with {tenantid} in issuers, e.g. https://login.microsoftonline.com/{tenantid}/v2.0',
