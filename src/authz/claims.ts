@@ -114,7 +114,9 @@ function tenantIssuer(
 /** validate-azure-ad-token's client application check: `azp` in v2 tokens, `appid` in v1 tokens. */
 function checkClientApplication(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
   if (!policy.clientApplicationIds) return;
-  const client = typeof payload.azp === 'string' ? payload.azp : typeof payload.appid === 'string' ? payload.appid : undefined;
+  // azp when the token has one (v2), else appid (v1): a non-string azp is no client id and never falls back to appid.
+  const named = Object.hasOwn(payload, 'azp') ? payload.azp : payload.appid;
+  const client = typeof named === 'string' ? named : undefined;
   if (client === undefined || !policy.clientApplicationIds.has(client)) {
     throw new AuthzError('TokenClaimValueNotAllowed', `client application ${JSON.stringify(client ?? null)} (azp/appid) is not one of [${[...policy.clientApplicationIds].join(', ')}]`, { claim: 'azp' });
   }
@@ -130,8 +132,9 @@ function audienceValues(payload: Payload): string[] | undefined {
 }
 
 function checkAudience(payload: Payload, policy: CompiledPolicy, trace?: Trace): void {
-  if (policy.audiences.size === 0) return;
+  // RFC 7519 §4.1.3: aud is a string or an array of strings; a malformed one is refused even when any audience goes.
   const auds = audienceValues(payload) ?? [];
+  if (policy.audiences.size === 0) return;
   if (!auds.some((a) => policy.audiences.has(a))) {
     throw new AuthzError('TokenAudienceNotAllowed', `audience [${auds.join(', ')}] is not one of [${[...policy.audiences].join(', ')}]`, { claim: 'aud' });
   }

@@ -174,6 +174,11 @@ function canonicalBase64url(segment: string): boolean {
  * We understand none that is allowed in a JWT: `b64: false` (RFC 7797) is forbidden for JWTs, as jose rules too.
  */
 function checkCritical(header: Record<string, unknown>): void {
+  // RFC 7797 §6: `b64` must be listed in `crit`. A `b64: false` outside it would have the payload read as base64url
+  // by one verifier and as raw bytes by another; refused whatever the value (stricter than jose, which reads it).
+  if (header.b64 !== undefined && header.b64 !== true && header.crit === undefined) {
+    throw invalid('token header "b64" must be listed in "crit" (RFC 7797 §6), and unencoded payloads are not allowed in a JWT');
+  }
   if (header.crit !== undefined) {
     const crit = header.crit;
     if (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== 'string' || !Object.hasOwn(header, c) || header[c] === undefined)) {

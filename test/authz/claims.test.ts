@@ -252,6 +252,12 @@ describe('audiences (RFC 7519 §4.1.3, RFC 8725 §3.9)', () => {
     expect(outcome(token({ aud: 'api://whatever' }), any)).toBe('ok');
     expect(outcome(token({ aud: undefined }), any)).toBe('ok');
   });
+
+  it('audiences: [] still refuses an aud that is neither a string nor a list of strings (RFC 7519 §4.1.3)', () => {
+    const any = policy({ audiences: [] });
+    expect(outcome(token({ aud: 5 }), any)).toBe('JwtInvalid aud');
+    expect(outcome(token({ aud: [AUDIENCE, 5] }), any)).toBe('JwtInvalid aud');
+  });
 });
 
 describe('clientApplicationIds (validateAzureAdToken): azp, else appid', () => {
@@ -277,6 +283,11 @@ describe('clientApplicationIds (validateAzureAdToken): azp, else appid', () => {
     expect(claims({ appid: 'client-b' })).toBe('TokenClaimValueNotAllowed azp');
     expect(claims({ azp: 'CLIENT-A' })).toBe('TokenClaimValueNotAllowed azp');
     expect(claims({ azp: ['client-a'] })).toBe('TokenClaimValueNotAllowed azp');
+  });
+
+  it('a non-string azp is no client id and never falls back to an allowed appid', () => {
+    expect(claims({ azp: ['client-a'], appid: 'client-a' })).toBe('TokenClaimValueNotAllowed azp');
+    expect(claims({ azp: null, appid: 'client-a' })).toBe('TokenClaimValueNotAllowed azp');
   });
 });
 

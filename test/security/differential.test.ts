@@ -159,6 +159,11 @@ const KNOWN_DIFFERENCES: { id: string; match: RegExp; why: string; when?: (token
     why: 'tokengate refuses tokens over MAX_TOKEN_LENGTH (16 KiB) before parsing; jose has no limit.',
   },
   {
+    id: 'b64 outside crit',
+    match: /"b64" must be listed in "crit"/,
+    why: 'RFC 7797 §6: b64 must be listed in crit. jose ignores a b64: false outside crit and reads the payload as base64url, while an RFC 7797 consumer reads raw bytes; tokengate refuses a token two parsers could read two ways.',
+  },
+  {
     // Stricter on purpose (issue 15, item 5): only a PS* signature that is not the modulus length of any configured
     // RSA key (256 or 384 bytes here) may be refused where jose accepts.
     id: 'RSA signature length',
@@ -260,7 +265,7 @@ ${CONFIGURED.map(({ key, pin }) => `        - jwk: ${JSON.stringify({ ...key.jwk
   edge('embedded jwk naming the attacker key', sig('RS256', attacker, { jwk: { ...attacker.jwk, kid: attacker.kid } }));
   edge('Ed25519 signature with alg "Ed25519"', forge('EdDSA', ed.signing, { alg: 'Ed25519', kid: ed.kid }, claimsFor(NOW, ISS, AUD)));
   edge('crit ["b64"] with b64 true (understood, a no-op)', sig('RS256', rsa, { kid: rsa.kid, crit: ['b64'], b64: true }));
-  edge('b64 false without crit (ignored by both)', sig('RS256', rsa, { kid: rsa.kid, b64: false }));
+  edge('b64 false without crit (jose ignores it, tokengate refuses it)', sig('RS256', rsa, { kid: rsa.kid, b64: false }));
 
   // 3. The hostile-token table, built against these keys.
   const attacks = await buildAttackCases({ now: NOW, iss: ISS, aud: AUD, rsa, ec, hs, ec384, ed, attacker, attackerUrl: 'http://127.0.0.1:9' });
