@@ -95,6 +95,15 @@ export class Metrics {
         this.set(sources.tokenCache().size);
       },
     });
+    new Gauge({
+      name: 'tokengate_serving_processes',
+      help: 'Processes serving Check: 1, or with server.workers the workers behind this ops port (summed).',
+      aggregator: 'sum',
+      registers,
+      collect() {
+        this.set(1);
+      },
+    });
     // Default process metrics include nodejs_eventloop_lag_seconds and the event-loop delay percentiles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }
