@@ -1,59 +1,27 @@
 // OpenID Connect development issuer: a real HTTP issuer (discovery, JWKS, token
-// endpoint) for the `dev-issuer` demo and for integration tests, which must
-// fetch keys over real HTTP. Faults can be injected per route to exercise the
-// sidecar's key-fetching failure handling.
+// endpoint) for the `dev-issuer` demo, for integration tests, which must fetch
+// keys over real HTTP, and for the bench and the soak. Faults can be injected per
+// route to exercise the sidecar's key-fetching failure handling, and hooks report
+// what a caller must time exactly (a key added, a JWKS served).
 import { createServer } from 'node:http';
-import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackHost } from '../net/loopback.js';
 import type { AddressInfo, Socket } from 'node:net';
-import { assertSupportedAlgorithm, KeyRing, signJwt } from './keys.js';
+import { assertSupportedAlgorithm, KeyRing, signJwt, type SigningKey } from './keys.js';
+import { applyFault, sendJson, sendMethodNotAllowed, validateFault, type IssuerFault } from './responses.js';
+import type { DevIssuer, DevIssuerHooks, DevIssuerOptions, FaultRoute, Route, SignOptions } from './types.js';
 import { parseTokenRequest, readTokenParams, TokenRequestError } from './token_request.js';
 
-export interface DevIssuerOptions {
-  host?: string;
-  port?: number;
-  allowNonLoopback?: boolean;
-  algorithms?: string[];
-  issuerPath?: string;
-  defaultAudience?: string;
-  cacheMaxAge?: number;
-}
-
-export interface DevIssuer {
-  readonly issuer: string;
-  readonly discoveryUrl: string;
-  readonly jwksUri: string;
-  readonly tokenEndpoint: string;
-  readonly port: number;
-  readonly hits: { discovery: number; jwks: number; token: number };
-  keys(): { kid: string; alg: string }[];
-  sign(claims: Record<string, unknown>, options?: SignOptions): Promise<string>;
-  addKey(alg: string, kid?: string): Promise<string>;
-  removeKey(kid: string): void;
-  setFault(fault: IssuerFault | undefined, route?: FaultRoute): void;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface SignOptions {
-  alg?: string;
-  kid?: string | null;
-  header?: Record<string, unknown>;
-  expiresIn?: number;
-  noDefaults?: boolean;
-}
-
-export type IssuerFault =
-  | { kind: 'status'; status: number; body?: string }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'body'; body: string; contentType?: string }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'hang' };
-
-type Route = 'discovery' | 'jwks' | 'token';
-export type FaultRoute = Route | 'all';
+export type {
+  DevIssuer,
+  DevIssuerHooks,
+  DevIssuerOptions,
+  FaultRoute,
+  IssuerFault,
+  Route,
+  SignOptions,
+} from './types.js';
 
 const DEFAULT_SUBJECT = 'dev-user';
 const DEFAULT_EXPIRES_IN = 3600;
@@ -73,6 +41,7 @@ class HttpDevIssuer implements DevIssuer {
   readonly #audience: string;
   readonly #cacheMaxAge: number;
   readonly #defaultAlg: string | undefined;
+  readonly #hooks: DevIssuerHooks;
   readonly #ring = new KeyRing();
   readonly #faults: Partial<Record<Route, IssuerFault>> = {};
   readonly #sockets = new Set<Socket>();
@@ -107,6 +76,7 @@ class HttpDevIssuer implements DevIssuer {
     const algorithms = options.algorithms ?? ['RS256', 'ES256'];
     algorithms.forEach(assertSupportedAlgorithm);
     this.#defaultAlg = algorithms[0];
+    this.#hooks = options.hooks ?? {};
   }
 
   get port(): number {
@@ -134,8 +104,15 @@ class HttpDevIssuer implements DevIssuer {
   }
 
   async addKey(alg: string, kid?: string): Promise<string> {
-    return (await this.#ring.add(alg, kid)).kid;
+    return (await this.#ring.add(alg, kid, undefined, this.#keyAdded)).kid;
   }
+
+  async importKey(alg: string, pem: string, kid?: string): Promise<string> {
+    return (await this.#ring.add(alg, kid, pem, this.#keyAdded)).kid;
+  }
+
+  readonly #keyAdded = (key: SigningKey): void =>
+    this.#hooks.keyAdded?.({ kid: key.kid, alg: key.alg, privateKey: key.keyObject, at: Date.now() });
 
   removeKey(kid: string): void {
     this.#ring.unpublish(kid);
@@ -246,7 +223,9 @@ class HttpDevIssuer implements DevIssuer {
     }
     this.hits[route]++;
 
-    const fault = this.#faults[route];
+    const hooked = this.#hooks.fault?.(route);
+    if (hooked) validateFault(hooked);
+    const fault = hooked ?? this.#faults[route];
     if (fault) {
       if (fault.kind === 'delay') await this.#sleep(fault.ms);
       else return applyFault(fault, res);
@@ -265,7 +244,10 @@ class HttpDevIssuer implements DevIssuer {
     }
     if (method !== 'GET' && method !== 'HEAD') return sendMethodNotAllowed(res, 'GET, HEAD');
     const cacheControl = `public, max-age=${this.#cacheMaxAge}`;
-    sendJson(res, 200, route === 'jwks' ? this.#ring.jwks() : this.#discovery(), cacheControl);
+    if (route === 'discovery') return sendJson(res, 200, this.#discovery(), cacheControl);
+    const jwks = this.#ring.jwks();
+    this.#hooks.jwksServed?.({ kids: jwks.keys.map((k) => k.kid!), at: Date.now() });
+    sendJson(res, 200, jwks, cacheControl);
   }
 
   #routeFor(path: string): Route | undefined {
@@ -306,51 +288,4 @@ function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return isIP(host) === 6 ? `[${host}]` : host;
-}
-
-function validateFault(fault: IssuerFault): void {
-  if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 200 && fault.status <= 599)) {
-    throw new Error(`dev issuer: fault status must be an integer in 200..599, got ${fault.status}`);
-  }
-  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) {
-    throw new Error(`dev issuer: fault delay must be a non-negative number of ms, got ${fault.ms}`);
-  }
-}
-
-function applyFault(fault: Exclude<IssuerFault, { kind: 'delay' }>, res: ServerResponse): void {
-  switch (fault.kind) {
-    case 'status':
-      if (fault.body === undefined) sendJson(res, fault.status, { error: 'injected_fault' }, 'no-store');
-      else send(res, fault.status, fault.body, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      return;
-    case 'body':
-      send(res, 200, fault.body, { 'content-type': fault.contentType ?? 'application/json', 'cache-control': 'no-store' });
-      return;
-    case 'redirect':
-      send(res, 302, '', { location: fault.location, 'cache-control': 'no-store' });
-      return;
-    case 'hang':
-      // Leave the request open; stop()/close() destroy the socket.
-      return;
-  }
-}
-
-function sendMethodNotAllowed(res: ServerResponse, allow: string): void {
-  res.setHeader('allow', allow);
-  sendJson(res, 405, { error: 'method_not_allowed' }, 'no-store');
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, cacheControl: string): void {
-  send(res, status, JSON.stringify(body), { 'content-type': 'application/json', 'cache-control': cacheControl });
-}
-
-function send(res: ServerResponse, status: number, body: string, headers: OutgoingHttpHeaders): void {
-  // The client may be gone (stop() mid-delay), or a failure hit after headers went out.
-  if (res.destroyed) return;
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
