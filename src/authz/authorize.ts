@@ -70,8 +70,8 @@ function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny 
   const claims = verified.jws.payload;
   const upstreamHeaders: UpstreamHeader[] = [];
   const headersToRemove: string[] = [];
-  for (const { claim, header } of policy.claimHeaders) {
-    const value = headerValue(Object.hasOwn(claims, claim) ? claims[claim] : undefined);
+  for (const { path, header } of policy.claimHeaders) {
+    const value = headerValue(path.read(claims));
     // A claim the token lacks (or one that cannot be a header value) must still not let a client-supplied header
     // of that name through.
     if (value === undefined) headersToRemove.push(header);

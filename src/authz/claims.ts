@@ -153,8 +153,8 @@ function claimValues(value: unknown, separator: string | undefined): string[] | 
 
 function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: Trace): void {
   const isAudience = rule.name === 'aud';
-  // hasOwn: a rule on "constructor" must not be satisfied by Object.prototype.
-  const raw = Object.hasOwn(payload, rule.name) ? payload[rule.name] : undefined;
+  // The path reads own properties only: a rule on "constructor" must not be satisfied by Object.prototype.
+  const raw = rule.path.read(payload);
   if (raw === undefined || raw === null) {
     throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimNotFound', `required claim ${rule.name} is missing`, { claim: rule.name });
   }

@@ -1,12 +1,17 @@
 import type { ClaimHeaderConfig, MatchConfig, PolicyConfig, TokenLocation } from '../config/types.js';
+import type { Introspector } from '../introspection/introspector.js';
 import { TENANT_PLACEHOLDER, issuerTemplate, type IssuerTemplate } from '../jwt/issuer_pattern.js';
+import { normalizeTokenType } from '../jwt/token_type.js';
 import type { DecryptionKey } from '../keys/import_key.js';
 import type { VerificationKey } from '../keys/verification_key.js';
+import { compileClaimPath, type ClaimPath } from './claim_path.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import type { AuthzRequest } from './request.js';
 
 export interface CompiledClaimRule {
+  /** The claim path as written: messages and `explain` name it. */
   readonly name: string;
+  readonly path: ClaimPath;
   readonly match: 'all' | 'any';
   readonly separator: string | undefined;
   readonly values: readonly string[];
@@ -16,6 +21,10 @@ export interface AcceptedIssuers {
   readonly exact: ReadonlySet<string>;
   /** Multi-tenant issuers: `prefix{tenantid}suffix`, filled from the token's `tid`. */
   readonly templates: readonly IssuerTemplate[];
+}
+
+export interface CompiledClaimHeader extends ClaimHeaderConfig {
+  readonly path: ClaimPath;
 }
 
 /** A policy prepared at config load: every lookup the request path needs is a Set or a closure. */
@@ -47,12 +56,16 @@ export interface CompiledPolicy {
   readonly clockSkewSeconds: number;
   readonly maxLifetimeSeconds: number | undefined;
   /** Claims copied to upstream headers, and the header that carries the whole payload. */
-  readonly claimHeaders: readonly ClaimHeaderConfig[];
+  readonly claimHeaders: readonly CompiledClaimHeader[];
   readonly forwardPayloadHeader: string | undefined;
   /** Strip the token's header or query parameter before the request goes upstream. */
   readonly removeToken: boolean;
   /** failedValidationHttpCode / failedValidationErrorMessage: replace a token denial's status and message. */
   readonly failedValidation: { readonly httpStatus: number | undefined; readonly message: string | undefined };
+  /** RFC 9068 §4: the JWS `typ` required, normalised (RFC 7515 §4.1.9); undefined = any. */
+  readonly requireTokenType: string | undefined;
+  /** RFC 7662: the endpoint that judges opaque tokens (or all, with applyTo: all); undefined = none. */
+  readonly introspection: Introspector | undefined;
   /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
   keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
@@ -62,6 +75,7 @@ export function compilePolicy(
   keySources: readonly BoundKeySource[],
   decryptionKeys: readonly DecryptionKey[],
   documentIssuers: () => readonly string[],
+  introspection?: Introspector,
 ): CompiledPolicy {
   const spec = config.validateJwt;
   return {
@@ -77,15 +91,21 @@ export function compilePolicy(
     allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
     decryptionKeys,
-    requiredClaims: spec.requiredClaims,
+    requiredClaims: spec.requiredClaims.map((rule) => ({ ...rule, path: compileClaimPath(rule.name) })),
     requireSignedTokens: spec.requireSignedTokens,
     requireExpirationTime: spec.requireExpirationTime,
     clockSkewSeconds: spec.clockSkewSeconds,
     maxLifetimeSeconds: spec.maxLifetimeSeconds,
-    claimHeaders: spec.outputClaimsToHeaders,
+    claimHeaders: spec.outputClaimsToHeaders.map(({ claim, header }) => ({
+      claim,
+      header,
+      path: compileClaimPath(claim),
+    })),
     forwardPayloadHeader: spec.forwardPayloadHeader,
     removeToken: spec.removeToken,
     failedValidation: { httpStatus: spec.failedValidationHttpCode, message: spec.failedValidationErrorMessage },
+    requireTokenType: spec.requireTokenType === undefined ? undefined : normalizeTokenType(spec.requireTokenType),
+    introspection,
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };
 }

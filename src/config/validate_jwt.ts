@@ -1,5 +1,6 @@
 import { ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, jwsAlgorithm } from '../jwt/algorithms.js';
 import { TENANT_PLACEHOLDER } from '../jwt/issuer_pattern.js';
+import { parseClaimPath } from '../authz/claim_path.js';
 import {
   checkIssuerBindings,
   readDecryptionKeys,
@@ -153,7 +154,7 @@ function readAlgorithms(o: Raw, path: string, problems: Problems, keys: readonly
 
 export function readRequiredClaims(o: Raw, path: string, problems: Problems): RequiredClaimConfig[] {
   return mappingList(o, 'requiredClaims', path, problems, ['name', 'match', 'separator', 'values'], (c, itemPath) => {
-    const name = requiredString(c, 'name', itemPath, problems);
+    const name = readClaimPath(c, 'name', itemPath, problems);
     const separator = c.separator;
     if (separator !== undefined && (typeof separator !== 'string' || separator.length === 0)) {
       problems.add(join(itemPath, 'separator'), 'must be a non-empty string such as " " or ","');
@@ -173,9 +174,18 @@ export function readRequiredClaims(o: Raw, path: string, problems: Problems): Re
   });
 }
 
+/** A claim name or path (src/authz/claim_path.ts): dotted, a JSON Pointer, or brackets. */
+function readClaimPath(c: Raw, key: string, itemPath: string, problems: Problems): string | undefined {
+  const text = requiredString(c, key, itemPath, problems);
+  if (text === undefined) return undefined;
+  const path = parseClaimPath(text);
+  if ('error' in path) problems.add(join(itemPath, key), path.error);
+  return 'error' in path ? undefined : text;
+}
+
 export function readClaimHeaders(o: Raw, path: string, problems: Problems): ClaimHeaderConfig[] {
   return mappingList(o, 'outputClaimsToHeaders', path, problems, ['claim', 'header'], (c, itemPath) => {
-    const claim = requiredString(c, 'claim', itemPath, problems);
+    const claim = readClaimPath(c, 'claim', itemPath, problems);
     const header = readHeaderName(c, 'header', itemPath, problems);
     if (c.header === undefined) problems.add(join(itemPath, 'header'), 'is required');
     if (header && ['host', 'authorization', 'content-length', 'transfer-encoding'].includes(header)) {
