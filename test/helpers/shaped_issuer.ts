@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { exportJWK, type JWK } from 'jose';
+import { signJwt } from '../../src/dev_issuer/jws.js';
 
 /**
  * A test issuer that serves discovery documents in the shapes real issuers publish (Auth0's trailing slash, B2C's
@@ -12,14 +14,20 @@ export interface ShapedIssuer {
   /** Serves `body(origin)` as JSON at `path` (a path with an optional query, matched exactly). */
   route(path: string, body: (origin: string) => unknown): void;
   /** A discovery document at `path` naming `issuer`, with its JWKS at `jwksPath` holding key `kid`. */
-  document(path: string, issuer: (origin: string) => string, jwksPath: string, kid: string, keyIssuer?: string): Promise<void>;
+  document(
+    path: string,
+    issuer: (origin: string) => string,
+    jwksPath: string,
+    kid: string,
+    keyIssuer?: string,
+  ): Promise<void>;
   /** A JWT signed with key `kid`. */
   sign(kid: string, claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
 interface Key {
-  readonly privateKey: CryptoKey;
+  readonly privateKey: KeyObject;
   readonly jwk: JWK;
 }
 
@@ -37,8 +45,11 @@ export async function startShapedIssuer(): Promise<ShapedIssuer> {
   const keyFor = async (kid: string): Promise<Key> => {
     let key = keys.get(kid);
     if (!key) {
-      const pair = await generateKeyPair('RS256', { extractable: true });
-      key = { privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' } };
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      key = {
+        privateKey: pair.privateKey,
+        jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' },
+      };
       keys.set(kid, key);
     }
     return key;
@@ -55,7 +66,7 @@ export async function startShapedIssuer(): Promise<ShapedIssuer> {
     async sign(kid, claims) {
       const key = await keyFor(kid);
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ iat: now, exp: now + 600, ...claims }).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(key.privateKey);
+      return signJwt('RS256', key.privateKey, { kid, typ: 'JWT' }, { iat: now, exp: now + 600, ...claims });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
