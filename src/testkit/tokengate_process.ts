@@ -16,7 +16,7 @@ export interface TokengateProcessOptions {
   readonly logFile: string;
   /** The process's name in errors and logs (default "tokengate"). */
   readonly name?: string;
-  /** The CLI script (default: dist/cli.js of this checkout) and the working directory (default: the repository root). */
+  /** The CLI script (default: dist/cli.js of this checkout), and the working directory (default: the repo root). */
   readonly cli?: string;
   /** Node flags before the script, as the image's ENTRYPOINT gives them. */
   readonly nodeFlags?: readonly string[];
