@@ -87,6 +87,10 @@ export class App {
     return [...this.#runtime.sources.values()].map((s) => s.status());
   }
 
+  introspection() {
+    return [...this.#runtime.introspectors.values()].map((i) => i.status());
+  }
+
   /** Resolves once every key source finished its first fetch (successful or not). */
   async firstFetches(): Promise<void> {
     await Promise.all([...this.#runtime.sources.values()].map((s) => s.firstFetch()));
@@ -135,6 +139,11 @@ export class App {
     return {
       previous,
       onKeyFetch: (e) => this.#onKeyFetch(e),
+      onIntrospection: {
+        ...this.metrics.introspection,
+        credentialReloadFailed: (endpoint, error) =>
+          this.log.error({ endpoint, error }, 'introspection credential file reload failed; the previous credential stays'),
+      },
       onRevocationReloadError: (err) => this.log.error({ error: err.message }, 'revoked tokens file reload failed; the previous list stays'),
     };
   }

@@ -25,11 +25,15 @@ export const DENY_REASON_TABLE = {
   TokenClaimValueNotAllowed: { category: 'insufficient_scope', step: 'claim' },
   TokenAlgorithmNotAllowed: { category: 'invalid_token', step: 'algorithm' },
   TokenRevoked: { category: 'invalid_token', step: 'jti' },
+  // RFC 7662 §2.2: the introspection endpoint answered `active: false` for the token.
+  TokenInactive: { category: 'invalid_token', step: 'introspection' },
   PolicyNotFound: { category: 'no_policy', step: 'policy' },
   NoPolicyMatched: { category: 'no_policy', step: 'policy' },
   // A path that cannot be normalised unambiguously: no policy can be chosen for it.
   PathInvalid: { category: 'no_policy', step: 'path' },
   KeysUnavailable: { category: 'unavailable', step: 'keys' },
+  // The introspection endpoint gave no usable answer (down, slow, 5xx, not a JSON object) within the check deadline.
+  IntrospectionUnavailable: { category: 'unavailable', step: 'introspection' },
   InternalError: { category: 'unavailable', step: 'internal' },
 } as const satisfies Record<string, { category: DenyCategory; step: string }>;
 
@@ -80,6 +84,26 @@ export class KeyFetchError extends Error {
   constructor(code: KeyFetchErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KeyFetchError';
+    this.code = code;
+  }
+}
+
+export type IntrospectionErrorCode =
+  | 'ERR_INTROSPECTION_TIMEOUT'
+  | 'ERR_INTROSPECTION_NETWORK'
+  | 'ERR_INTROSPECTION_HTTP_STATUS'
+  | 'ERR_INTROSPECTION_TOO_LARGE'
+  | 'ERR_INTROSPECTION_INVALID_JSON'
+  | 'ERR_INTROSPECTION_INVALID_RESPONSE'
+  | 'ERR_INTROSPECTION_CLIENT_AUTH';
+
+/** An introspection call (RFC 7662) that gave no usable answer. The message never holds the token or a secret. */
+export class IntrospectionError extends Error {
+  readonly code: IntrospectionErrorCode;
+
+  constructor(code: IntrospectionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IntrospectionError';
     this.code = code;
   }
 }

@@ -7,6 +7,9 @@ import { importPolicyKeys } from './compile_keys.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
 import { policySources, type RemoteSourceFactory } from './policy_sources.js';
 import { TokenCache, type TokenCacheOptions } from './token_cache.js';
+import { buildIntrospectors } from '../introspection/build.js';
+import type { IntrospectionEvents } from '../introspection/events.js';
+import type { Introspector } from '../introspection/introspector.js';
 
 /** Everything a check needs, built from one config. A reload builds a new Runtime and swaps it in whole. */
 export interface Runtime {
@@ -17,6 +20,8 @@ export interface Runtime {
   readonly sources: ReadonlyMap<string, KeySource>;
   readonly cache: TokenCache;
   readonly revocations: RevocationList | undefined;
+  /** Introspection endpoints (RFC 7662) by their settings; shared by policies and taken over like key sources. */
+  readonly introspectors: ReadonlyMap<string, Introspector>;
 }
 
 export interface RuntimeOptions {
@@ -25,6 +30,7 @@ export interface RuntimeOptions {
   readonly onKeyFetch?: (event: KeyFetchEvent) => void;
   readonly tokenCache?: TokenCacheOptions;
   readonly onRevocationReloadError?: (err: Error) => void;
+  readonly onIntrospection?: IntrospectionEvents;
 }
 
 /** Builds the runtime; its key sources are not started (see startRuntime) so a failed build leaves nothing running. */
@@ -45,9 +51,10 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   };
 
   const keys = importPolicyKeys(config);
+  const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection);
   const policies = config.policies.map((policy, i) => {
     const bound = policySources(policy, keys[i]!.signing, remote, sources);
-    return compilePolicy(policy, bound.keySources, keys[i]!.decryption, bound.documentIssuers);
+    return compilePolicy(policy, bound.keySources, keys[i]!.decryption, bound.documentIssuers, introspection.byPolicy[i]);
   });
   return {
     config,
@@ -57,6 +64,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     // The cache's verdicts stay valid across reloads: a hit counts only if the new policy's sources hold the key.
     cache: options.previous?.cache ?? new TokenCache(options.tokenCache),
     revocations: revocationList(config, options),
+    introspectors: introspection.all,
   };
 }
 
@@ -95,6 +103,7 @@ function sameKeySettings(a: KeysConfig, b: KeysConfig): boolean {
 export function startRuntime(runtime: Runtime): void {
   for (const source of runtime.sources.values()) source.start();
   runtime.revocations?.start();
+  for (const introspector of runtime.introspectors.values()) introspector.start();
 }
 
 /** Stops the sources of `old` that `current` no longer uses. */
@@ -103,6 +112,9 @@ export function retireRuntime(old: Runtime, current: Runtime | undefined): void 
     if (current?.sources.get(id) !== source) source.stop();
   }
   if (old.revocations && old.revocations !== current?.revocations) old.revocations.stop();
+  for (const [id, introspector] of old.introspectors) {
+    if (current?.introspectors.get(id) !== introspector) introspector.stop();
+  }
 }
 
 /** Ready: every key source has usable keys. */

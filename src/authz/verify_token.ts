@@ -1,6 +1,7 @@
 import { AuthzError } from '../errors.js';
 import { MAX_TOKEN_LENGTH, decodeJws, isCompactJws, type DecodedJws } from '../jwt/decode_jws.js';
 import { decryptJwe } from '../jwt/decrypt_jwe.js';
+import { checkTokenType } from '../jwt/token_type.js';
 import { verifySignature } from '../jwt/verify_signature.js';
 import { keyFitsAlgorithm, keyIssuerFits, type VerificationKey } from '../keys/verification_key.js';
 import { checkIssuer } from './claims.js';
@@ -24,10 +25,23 @@ export interface VerifiedToken {
 }
 
 /**
- * Checks the token's signature against the policy's keys. Only the signature step: time and claim rules are
- * claims.ts. The `jku`, `x5u` and `jwk` header parameters are never read, so a token cannot choose its own key.
+ * Checks the token's signature against the policy's keys, or has the policy's introspection endpoint judge it.
+ * Only this step: time and claim rules are claims.ts, for a JWT's claims and an introspection answer's alike.
  */
 export async function verifyToken(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<VerifiedToken> {
+  // RFC 7662: an opaque token (not a compact JWS or JWE), or any token with applyTo: all, is the endpoint's to judge.
+  if (policy.introspection?.handles(token)) return policy.introspection.verify(token, ctx);
+  const verified = await verifyJws(token, policy, ctx);
+  // RFC 9068 §4: checked on every use, cached or not, since the token cache is shared by policies.
+  if (policy.requireTokenType !== undefined) checkTokenType(verified.jws.header, policy.requireTokenType, ctx.trace);
+  return verified;
+}
+
+/**
+ * The signature step for a JWT. The `jku`, `x5u` and `jwk` header parameters are never read, so a token cannot
+ * choose its own key.
+ */
+async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<VerifiedToken> {
   const encrypted = policy.decryptionKeys.length > 0 && isCompactJwe(token);
   if (!encrypted) {
     const cached = ctx.cache.get(token, ctx.nowMs);

@@ -133,4 +133,40 @@ export interface ValidateJwtConfig {
   readonly clientApplicationIds: readonly string[] | undefined;
   /** With a `{tenantid}` issuer template: the tenants (`tid`) accepted, or '*' for any. */
   readonly allowedTenants: readonly string[] | '*' | undefined;
+  /** RFC 9068 §4: the JWS header `typ` every token must have (e.g. `at+jwt`); undefined = any. */
+  readonly requireTokenType?: string | undefined;
+  /** RFC 7662: opaque tokens (or all tokens) are validated by the issuer's introspection endpoint. */
+  readonly introspection?: IntrospectionConfig | undefined;
 }
+
+/** A policy's introspection endpoint (RFC 7662) and how tokengate authenticates to it. */
+export interface IntrospectionConfig {
+  readonly endpoint: string;
+  readonly clientId: string;
+  readonly clientAuth: IntrospectionClientAuth;
+  /** Upper bound of an active answer's cache lifetime; never past the token's exp. 0 = no caching. */
+  readonly cacheSeconds: number;
+  /** How long an `active: false` answer is remembered. */
+  readonly negativeCacheSeconds: number;
+  readonly cacheMaxEntries: number;
+  readonly cacheMaxBytes: number;
+  /** One call's own time limit; a check still waits no longer than server.checkDeadlineMs. */
+  readonly timeoutMs: number;
+  /** `opaque`: only tokens that are not a compact JWS or JWE are introspected; `all`: JWTs too. */
+  readonly applyTo: 'opaque' | 'all';
+  /** Plain http:// is refused unless the endpoint is loopback or this is set. */
+  readonly allowInsecureHttp: boolean;
+}
+
+/** Client authentication at the introspection endpoint (RFC 7662 §2.1, RFC 6749 §2.3, RFC 7523 §2.2). */
+export type IntrospectionClientAuth =
+  | { readonly method: 'client_secret_basic' | 'client_secret_post'; readonly secretFile: string }
+  | {
+      readonly method: 'private_key_jwt';
+      readonly keyFile: string;
+      /** undefined = from the key: RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519. */
+      readonly algorithm: string | undefined;
+      readonly keyId: string | undefined;
+      /** The assertion's `aud`; undefined = the endpoint URL. */
+      readonly audience: string | undefined;
+    };

@@ -1,5 +1,6 @@
 import { ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, jwsAlgorithm } from '../jwt/algorithms.js';
 import { TENANT_PLACEHOLDER } from '../jwt/issuer_pattern.js';
+import { readIntrospection } from './read_introspection.js';
 import { parseClaimPath } from '../authz/claim_path.js';
 import {
   checkIssuerBindings,
@@ -56,6 +57,8 @@ export const VALIDATE_JWT_KEYS = [
   'removeToken',
   'decryptionKeys',
   'allowedTenants',
+  'requireTokenType',
+  'introspection',
 ];
 
 export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: KeysConfig): ValidateJwtConfig {
@@ -81,7 +84,9 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
       'is required when there is no openidConfig to take issuers from (write `issuers: []` to accept any issuer on purpose)',
     );
   }
-  if (requireSignedTokens && openidConfig.length + jwksUri.length + issuerSigningKeys.length === 0) {
+  const introspection = readIntrospection(o, path, problems);
+  // With introspection, a policy may accept opaque tokens only: a JWT then finds no key and is denied.
+  if (requireSignedTokens && o.introspection === undefined && openidConfig.length + jwksUri.length + issuerSigningKeys.length === 0) {
     problems.add(path, 'needs at least one key source: openidConfig, jwksUri or issuerSigningKeys');
   }
 
@@ -111,6 +116,8 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
     decryptionKeys: readDecryptionKeys(o, path, problems),
     clientApplicationIds: undefined,
     allowedTenants,
+    requireTokenType: optionalString(o, 'requireTokenType', path, problems),
+    introspection,
   };
 }
 

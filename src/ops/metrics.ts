@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { introspectionMetrics, type IntrospectionMetrics } from '../introspection/metrics.js';
 import type { KeySourceStatus } from '../keys/key_source.js';
 
 export interface MetricsSources {
@@ -14,6 +15,7 @@ export class Metrics {
   readonly keyFetches: Counter<'source' | 'result'>;
   readonly jwksKeysSkipped: Counter<'source' | 'reason'>;
   readonly configReloads: Counter<'result'>;
+  readonly introspection: IntrospectionMetrics;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -104,6 +106,7 @@ export class Metrics {
         this.set(1);
       },
     });
+    this.introspection = introspectionMetrics(registers);
     // Default process metrics include nodejs_eventloop_lag_seconds and the event-loop delay percentiles.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { IntrospectionStatus } from '../introspection/introspector.js';
 import type { KeySourceStatus } from '../keys/key_source.js';
 /** Prometheus text for /metrics: the process's own registry, or the cluster primary's aggregate of its workers. */
 export interface MetricsSource {
@@ -12,6 +13,8 @@ export interface OpsState {
   /** Config loaded and every key source has usable keys. */
   ready(): boolean;
   keySources(): readonly KeySourceStatus[];
+  /** Introspection endpoints' health: listed, not part of readiness (cached answers and JWTs still pass without it). */
+  introspection?(): readonly IntrospectionStatus[];
 }
 
 export interface OpsServer {
@@ -41,7 +44,14 @@ export async function startOpsServer(address: string, state: OpsState, metrics: 
         ageSeconds: s.ageSeconds === undefined ? null : Math.round(s.ageSeconds),
         lastError: s.lastError ?? null,
       }));
-      return send(ready ? 200 : 503, `${JSON.stringify({ ready, sources }, null, 2)}\n`);
+      const introspection = (state.introspection?.() ?? []).map((s) => ({
+        endpoint: s.endpoint,
+        healthy: s.healthy ?? null,
+        lastError: s.lastError ?? null,
+        lastAnswerAgeSeconds: s.lastAnswerAgeSeconds === undefined ? null : Math.round(s.lastAnswerAgeSeconds),
+        cacheEntries: s.cacheEntries,
+      }));
+      return send(ready ? 200 : 503, `${JSON.stringify({ ready, sources, introspection }, null, 2)}\n`);
     }
     if (path === '/metrics') {
       metrics.text().then(
