@@ -1,6 +1,7 @@
 import type { Config } from './config/types.js';
 import { buildRuntime, retireRuntime, runtimeReady, startRuntime, type Runtime, type RuntimeOptions } from './authz/runtime.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc_server.js';
+import { startHttpAuthzServer, type HttpAuthzServer } from './http/http_authz_server.js';
 import type { KeyFetchEvent } from './keys/remote_key_source.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
@@ -24,6 +25,7 @@ export class App {
   #runtime!: Runtime;
   #grpc: GrpcServer | undefined;
   #ops: OpsServer | undefined;
+  #httpAuthz: HttpAuthzServer | undefined;
   #stopping = false;
   #readinessTimer: NodeJS.Timeout | undefined;
 
@@ -42,6 +44,8 @@ export class App {
     try {
       const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics };
       app.#grpc = await startGrpcServer(options.config.server.grpcAddress, deps);
+      const httpAuthz = options.config.server.httpAuthz;
+      if (httpAuthz) app.#httpAuthz = await startHttpAuthzServer(httpAuthz, deps);
       if (options.config.server.httpAddress) {
         const registry = app.metrics.registry;
         app.#ops = await startOpsServer(options.config.server.httpAddress, app, { contentType: registry.contentType, text: () => registry.metrics() });
@@ -53,7 +57,7 @@ export class App {
     app.#readinessTimer = setInterval(() => app.#updateServing(), READINESS_POLL_MS).unref();
     app.#updateServing();
     app.log.info(
-      { grpc: app.#grpc.address, http: app.#ops ? `${options.config.server.httpAddress?.replace(/:\d+$/, '')}:${app.#ops.port}` : null, policies: options.config.policies.map((p) => p.name) },
+      { grpc: app.#grpc.address, httpAuthz: app.#httpAuthz?.address ?? null, http: app.#ops ? `${options.config.server.httpAddress?.replace(/:\d+$/, '')}:${app.#ops.port}` : null, policies: options.config.policies.map((p) => p.name) },
       'tokengate started',
     );
     return app;
@@ -69,6 +73,11 @@ export class App {
 
   get opsPort(): number | undefined {
     return this.#ops?.port;
+  }
+
+  /** The HTTP authorization listener's port (0 on a Unix socket), when `server.httpAuthz` is set. */
+  get httpAuthzPort(): number | undefined {
+    return this.#httpAuthz?.port;
   }
 
   get runtime(): Runtime {
@@ -128,7 +137,7 @@ export class App {
     this.#stopping = true;
     clearInterval(this.#readinessTimer);
     this.#grpc?.setServing(false);
-    await this.#grpc?.shutdown(graceMs);
+    await Promise.all([this.#grpc?.shutdown(graceMs), this.#httpAuthz?.close(graceMs)]);
     await this.#ops?.close();
     if (this.#runtime) retireRuntime(this.#runtime, undefined);
     this.log.info('tokengate stopped');

@@ -22,7 +22,34 @@ export interface ServerConfig {
   readonly shutdownGraceSeconds: number;
   /** Processes serving Check on the same address (node:cluster); the ops port is served by the primary. */
   readonly workers: number;
+  /** The HTTP authorization listener for nginx, Caddy and Envoy's http_service; undefined = off. */
+  readonly httpAuthz: HttpAuthzConfig | undefined;
 }
+
+/** `server.httpAuthz`: the same policies over plain HTTP (see src/http/). Read at start; a reload does not move it. */
+export interface HttpAuthzConfig {
+  /** `host:port` or `unix:/path`; never the ops or gRPC address. */
+  readonly address: string;
+  /** Peers whose forwarded headers (X-Original-URI, X-Forwarded-Uri, ...) describe the request; nobody else's do. */
+  readonly trustedProxies: readonly TrustedProxy[];
+  /** Envoy http_service's `path_prefix`: a check of `/orders/1` arrives as `PREFIX/orders/1`. */
+  readonly envoyPathPrefix: string;
+  /** Checks in flight beyond this are answered 503 at once. */
+  readonly maxConcurrentChecks: number;
+  /** Open connections beyond this are refused. */
+  readonly maxConnections: number;
+  /** The request line and headers together; a larger request is answered 431 by node:http. */
+  readonly maxHeaderBytes: number;
+  /** A request's headers (and any body) must arrive within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this; keep the proxies' own idle timeouts shorter. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** A trusted proxy: peers on the Unix socket, or an address range. */
+export type TrustedProxy =
+  | { readonly kind: 'unix' }
+  | { readonly kind: 'cidr'; readonly network: string; readonly prefix: number; readonly family: 'ipv4' | 'ipv6' };
 
 export interface KeysConfig {
   readonly fetchTimeoutSeconds: number;

@@ -16,6 +16,7 @@ import {
 } from './reader.js';
 import type { Config, KeysConfig, LoggingConfig, MatchConfig, PolicyConfig, ServerConfig, ValidateJwtConfig } from './types.js';
 import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js';
+import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
 
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
 const DEFAULT_HTTP_ADDRESS = '127.0.0.1:9090';
@@ -40,7 +41,8 @@ export function validateConfig(raw: unknown, source?: string): Config {
 
 function readServer(root: Raw, problems: Problems): ServerConfig {
   const path = 'server';
-  const o = optionalMapping(root, 'server', '', problems, ['grpc', 'http', 'checkDeadlineMs', 'shutdownGraceSeconds', 'workers']) ?? {};
+  const keys = ['grpc', 'http', 'httpAuthz', 'checkDeadlineMs', 'shutdownGraceSeconds', 'workers'];
+  const o = optionalMapping(root, 'server', '', problems, keys) ?? {};
   const grpc = optionalMapping(o, 'grpc', path, problems, ['address']) ?? {};
   const grpcAddress = optionalString(grpc, 'address', join(path, 'grpc'), problems) ?? DEFAULT_GRPC_ADDRESS;
   checkAddress(grpcAddress, join(path, 'grpc.address'), problems, true);
@@ -51,13 +53,31 @@ function readServer(root: Raw, problems: Problems): ServerConfig {
     httpAddress = optionalString(http, 'address', join(path, 'http'), problems) ?? DEFAULT_HTTP_ADDRESS;
     checkAddress(httpAddress, join(path, 'http.address'), problems, false);
   }
+  const authz = optionalMapping(o, 'httpAuthz', path, problems, HTTP_AUTHZ_KEYS);
+  const httpAuthz = authz && readHttpAuthz(authz, join(path, 'httpAuthz'), problems);
+  if (httpAuthz?.address) {
+    const where = join(path, 'httpAuthz.address');
+    checkAddress(httpAuthz.address, where, problems, true);
+    // Its own listener: the ops port must stay reachable for probes whatever the checks do, and vice versa.
+    for (const [other, name] of [[httpAddress, 'http'], [grpcAddress, 'grpc']] as const) {
+      if (other && sameListener(httpAuthz.address, other)) problems.add(where, `must differ from server.${name}.address`);
+    }
+  }
   return {
     grpcAddress,
     httpAddress,
     checkDeadlineMs: optionalNumber(o, 'checkDeadlineMs', path, problems, { min: 1, max: 60_000, integer: true }) ?? 150,
     shutdownGraceSeconds: optionalNumber(o, 'shutdownGraceSeconds', path, problems, { min: 0, max: 3600 }) ?? 10,
     workers: optionalNumber(o, 'workers', path, problems, { min: 1, max: 64, integer: true }) ?? 1,
+    httpAuthz,
   };
+}
+
+/** The same Unix socket, or the same TCP port (whatever the hosts: two binds of one port are a mistake here). */
+function sameListener(a: string, b: string): boolean {
+  if (a.startsWith('unix:') || b.startsWith('unix:')) return a === b;
+  const port = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
+  return port(a) !== 0 && port(a) === port(b);
 }
 
 function checkAddress(address: string, path: string, problems: Problems, unixAllowed: boolean): void {

@@ -1,7 +1,6 @@
-import { lstatSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { removeStaleSocket } from '../net/unix_socket.js';
 import { batchPerTurn } from './batch_per_turn.js';
 import type { CheckHandler, CheckServiceDeps } from './check_service.js';
 import { createCheckHandler } from './check_service.js';
@@ -70,24 +69,3 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
   };
 }
 
-/** A socket file left by a killed process makes bind fail; remove it, but never one a live server is using. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return;
-  }
-  // Never delete something that is not a socket: a mistyped path must not cost the user a file.
-  if (!isSocket) throw new Error(`${path}: exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-  if (live) throw new Error(`${path}: another process is serving on this socket`);
-  unlinkSync(path);
-}

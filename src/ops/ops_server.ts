@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { IntrospectionStatus } from '../introspection/introspector.js';
 import type { KeySourceStatus } from '../keys/key_source.js';
+import { splitHostPort } from '../net/host_port.js';
 /** Prometheus text for /metrics: the process's own registry, or the cluster primary's aggregate of its workers. */
 export interface MetricsSource {
   readonly contentType: string;
@@ -77,9 +78,4 @@ export async function startOpsServer(address: string, state: OpsState, metrics: 
         server.closeAllConnections();
       }),
   };
-}
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) };
 }

@@ -207,9 +207,9 @@ describe('metrics and report-only', () => {
     expect(trial.status.code).toBe(0);
     expect(trial.ok_response?.headers_to_remove).toContain('x-user-sub');
     expect(trial.dynamic_metadata?.fields['tokengate.decision']?.stringValue).toBe('would_deny');
-    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="allow",reason=""}')).toBe(2);
-    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="deny",reason="TokenNotPresent"}')).toBe(1);
-    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="trial",decision="would_deny",reason="TokenClaimNotFound"}')).toBe(1);
+    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="allow",reason="",transport="grpc"}')).toBe(2);
+    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="deny",reason="TokenNotPresent",transport="grpc"}')).toBe(1);
+    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="trial",decision="would_deny",reason="TokenClaimNotFound",transport="grpc"}')).toBe(1);
     expect(await metric(child.opsUrl, 'tokengate_token_cache_hits_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(child.opsUrl, `tokengate_key_fetches_total{source="${issuer.issuer}/.well-known/openid-configuration",result="ok"}`)).toBeGreaterThanOrEqual(1);
     const text2 = await (await fetch(`${child.opsUrl}/metrics`)).text();

@@ -44,7 +44,7 @@ policies:
     for (let i = 0; i < 10; i++) for (const c of clients) expect((await c.check(request)).status.code).toBe(0);
     clients.forEach((c) => c.close());
 
-    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="allow",reason=""}')).toBe(20);
+    expect(await metric(child.opsUrl, 'tokengate_decisions_total{policy="api",decision="allow",reason="",transport="grpc"}')).toBe(20);
     const checkLines = () => child!.output().split('\n').filter((l) => l.includes('"msg":"check"')).length;
     await waitUntil(() => checkLines() === 20, 'the 20 decision log lines');
     const pids = new Set(

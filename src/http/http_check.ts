@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deny, type Decision } from '../authz/decision.js';
+import { authorizeTraced, recordDecision, type DecisionDeps } from '../ops/decisions.js';
+import { answer } from './answer.js';
+import { headerMap } from './header_map.js';
+import { rebuildRequest } from './original_request.js';
+import type { TrustsPeer } from './trusted_proxies.js';
+
+export interface HttpCheckOptions {
+  readonly trusts: TrustsPeer;
+  readonly envoyPathPrefix: string;
+  readonly maxConcurrentChecks: number;
+}
+
+/** At most one "shedding checks" warning per this, however long the overload lasts. */
+const OVERLOAD_WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * The request handler of the HTTP authorization listener: rebuild the original request, run the same pipeline as
+ * gRPC, answer, then count and log the decision as gRPC does. Beyond `maxConcurrentChecks` checks in flight, a
+ * request is answered 503 at once rather than queued behind them: a proxy reads that as "check failed" and denies.
+ */
+export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOptions) {
+  let inFlight = 0;
+  let lastOverloadWarning = 0;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    // A check never needs a body: let any drain (requestTimeout bounds how long a client may take to send it).
+    req.resume();
+    if (inFlight >= options.maxConcurrentChecks) {
+      deps.metrics?.httpRejected.inc({ reason: 'overloaded' });
+      if (Date.now() - lastOverloadWarning >= OVERLOAD_WARNING_INTERVAL_MS) {
+        lastOverloadWarning = Date.now();
+        const fields = { maxConcurrentChecks: options.maxConcurrentChecks };
+        deps.log.warn(fields, 'HTTP checks over maxConcurrentChecks are answered 503');
+      }
+      return plain(res, 503, 'Service Unavailable. Too many checks in flight.');
+    }
+    inFlight++;
+    void check(req, res, deps, options, started)
+      .catch((err: unknown) => {
+        // check never rejects but for answering or recording; an unhandled rejection would end the process.
+        deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'answering an HTTP check failed');
+        if (!res.headersSent) plain(res, 503, 'Service Unavailable. Access token could not be validated.');
+      })
+      .finally(() => inFlight--);
+  };
+}
+
+async function check(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: DecisionDeps,
+  options: HttpCheckOptions,
+  started: bigint,
+): Promise<void> {
+  const headers = headerMap(req.rawHeaders);
+  const rebuilt = rebuildRequest({
+    method: req.method ?? '',
+    target: req.url ?? '',
+    headers,
+    trusted: options.trusts(req.socket.remoteAddress),
+    envoyPathPrefix: options.envoyPathPrefix,
+  });
+  if (rebuilt.kind === 'not_found') {
+    deps.metrics?.httpRejected.inc({ reason: 'not_found' });
+    return plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
+  }
+  const requestId = rebuilt.kind === 'request' ? rebuilt.request.requestId : headers.headers['x-request-id'];
+  let decision: Decision;
+  try {
+    if (rebuilt.kind === 'request') {
+      const prelude = { step: 'request', ok: true, detail: rebuilt.detail };
+      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude);
+    } else decision = deny('PathInvalid', rebuilt.detail, undefined);
+  } catch (err) {
+    decision = deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
+  }
+  // After an Upgrade request node stops parsing the connection; a proxy must not send the next check on it.
+  const close = headers.headers.upgrade !== undefined;
+  try {
+    answer(res, decision, close);
+  } catch (err) {
+    decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
+    if (!res.headersSent) answer(res, decision, close);
+  }
+  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http');
+}
+
+/** An answer that is no decision (overload, unknown path), in the APIM body's shape like every other answer. */
+function plain(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify({ statusCode: status, message });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}

@@ -1,0 +1,76 @@
+import { authorize } from '../authz/authorize.js';
+import type { Decision } from '../authz/decision.js';
+import type { AuthzRequest } from '../authz/request.js';
+import type { Runtime } from '../authz/runtime.js';
+import type { TraceStep } from '../authz/trace.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * What every transport does around the pipeline, so a check over gRPC and one over HTTP are counted, logged and
+ * traced alike: run `authorize` (with the debug trace when debug is on), then count and log the decision. The
+ * transports only translate requests and answers.
+ */
+
+/** The transports, as the `transport` label of the metrics and the field of the log lines. */
+export type Transport = 'grpc' | 'http';
+
+export interface DecisionDeps {
+  /** The current runtime; read once per check, so a reload never changes a check half-way. */
+  readonly runtime: () => Runtime;
+  readonly log: Logger;
+  readonly metrics: Metrics | undefined;
+}
+
+/**
+ * `authorize` on the runtime's deadline. At debug, the same trace `tokengate explain` prints goes into one line per
+ * check, after `prelude` (what the transport did to rebuild the request, e.g. which forwarded headers it read).
+ */
+export async function authorizeTraced(
+  req: AuthzRequest,
+  runtime: Runtime,
+  log: Logger,
+  prelude?: TraceStep,
+): Promise<Decision> {
+  const deadlineMs = runtime.config.server.checkDeadlineMs;
+  if (!log.isLevelEnabled('debug')) return authorize(req, runtime, { deadlineMs });
+  const steps: TraceStep[] = prelude ? [prelude] : [];
+  const decision = await authorize(req, runtime, { deadlineMs, trace: (s) => steps.push(s) });
+  log.debug({ requestId: req.requestId, steps }, 'check trace');
+  return decision;
+}
+
+/**
+ * Counts the decision and writes its log line. Allows are logged at info only with `logging.decisions: all`: at
+ * thousands of checks a second an info line per allow is most of the log volume and, after the transport, the largest
+ * cost of a cached check; the metrics count them either way.
+ */
+export function recordDecision(
+  deps: DecisionDeps,
+  decision: Decision,
+  requestId: string | undefined,
+  seconds: number,
+  transport: Transport,
+): void {
+  const policy = decision.policy?.name ?? '';
+  const verdict = decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny';
+  const reason = decision.allowed ? (decision.wouldDeny?.reason ?? '') : decision.reason;
+  deps.metrics?.decisions.inc({ policy, decision: verdict, reason, transport });
+  deps.metrics?.checkDuration.observe({ transport }, seconds);
+  const logged = deps.runtime().config.logging.decisions;
+  if (!decision.allowed) {
+    // Internal errors and missing keys are the operator's problem, not the caller's: always a warning.
+    const serious = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable';
+    const level = serious ? 'warn' : logged === 'none' ? 'debug' : 'info';
+    deps.log[level]({ requestId, transport, policy, decision: verdict, reason, detail: decision.detail }, 'check');
+  } else if (decision.wouldDeny) {
+    const level = logged === 'none' ? 'debug' : 'warn';
+    const fields = { requestId, transport, policy, decision: verdict, reason, detail: decision.wouldDeny.detail };
+    deps.log[level](fields, 'check would deny (report-only)');
+  } else {
+    const level = logged === 'all' ? 'info' : 'debug';
+    if (!deps.log.isLevelEnabled(level)) return;
+    const sub = typeof decision.claims.sub === 'string' ? decision.claims.sub : undefined;
+    deps.log[level]({ requestId, transport, policy, decision: verdict, sub }, 'check');
+  }
+}
