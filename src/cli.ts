@@ -11,7 +11,6 @@ import { loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/types.js';
 import { watchConfig } from './config/watch_config.js';
 import { explain, formatExplanation } from './explain.js';
-import { createCheckClient } from './grpc/check_client.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -31,6 +30,7 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
   tokengate dev-issuer [--port N] [--host H] [--allow-non-loopback]
                                     run the development OpenID Connect issuer alone (never for production)
   tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]
+                  [--named-value NAME=VALUE ...] [--named-values FILE] [--certificate ID=FILE.pem ...]
                                     print the tokengate YAML for an APIM validate-jwt / validate-azure-ad-token policy
 `;
 
@@ -180,6 +180,8 @@ async function check(args: string[]): Promise<number> {
     ...parseHeaders(values.header),
   };
   if (values.token) headers.authorization = `Bearer ${values.token}`;
+  // Loaded here, not at start: the client reads Envoy's .proto files, which `serve` never needs.
+  const { createCheckClient } = await import('./grpc/check_client.js');
   const client = createCheckClient(values.address);
   try {
     const res = await client.check({

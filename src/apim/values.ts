@@ -18,21 +18,51 @@ export function isExpression(raw: string): boolean {
   return /^@[({]/.test(raw.trim());
 }
 
-/** A value tokengate can take as it is, or why not: a policy expression or an APIM named value needs APIM to run. */
+const NAMED_VALUE = /\{\{[^{}]*\}\}/g;
+/**
+ * Template placeholders other tools fill in before a policy reaches APIM: `${name}` (Terraform, Bicep, envsubst) and
+ * `{name}` (articles, format strings), one level of nesting allowed
+ * (`{issuer - (ex: https://sts.windows.net/{tid}/)}`).
+ * A `{` must be followed by a letter or `_`, so a regular expression's `{2}` is not one.
+ */
+const TEMPLATE = /\$\{[^{}]*\}|\{[A-Za-z_](?:[^{}]|\{[^{}]*\})*\}/g;
+
+/** The named values (`{{name}}`) and template placeholders in a value, each once, in order. */
+export function placeholdersIn(value: string): { named: string[]; templates: string[] } {
+  const named = [...new Set(value.match(NAMED_VALUE) ?? [])];
+  const templates = [...new Set(value.replace(NAMED_VALUE, ' ').match(TEMPLATE) ?? [])];
+  return { named, templates };
+}
+
+/**
+ * A value tokengate can take as it is, or why not: a policy expression needs APIM to run, and a named value or a
+ * template placeholder is not a value yet (the importer fills `{{name}}`, `${name}` and `{name}` from --named-value
+ * before it gets here, so what is left had none).
+ */
 export function literal(raw: string): Literal {
   const value = raw.trim();
   if (isExpression(value)) {
     return {
       ok: false,
-      why: `policy expression ${shorten(value)} cannot be evaluated: tokengate has no policy expressions; write the value it stands for`,
+      why:
+        `policy expression ${shorten(value)} cannot be evaluated: tokengate has no policy expressions; write ` +
+        `the value it stands for`,
     };
   }
-  const named = value.match(/\{\{[^{}]*\}\}/g);
-  if (named) {
+  const { named, templates } = placeholdersIn(value);
+  if (named.length > 0) {
+    const name = named[0]!.slice(2, -2).trim();
     return {
       ok: false,
-      why: `named value ${[...new Set(named)].join(', ')} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+      why:
+        `named value ${named.join(', ')} has no value: give it with --named-value "${name}=VALUE" or ` +
+        `--named-values FILE`,
     };
+  }
+  if (templates.length > 0) {
+    const name = /^\$?\{([\w.-]+)\}$/.exec(templates[0]!)?.[1];
+    const fill = name ? `give it with --named-value "${name}=VALUE"` : 'write the value it stands for';
+    return { ok: false, why: `template placeholder ${shorten(templates[0]!)} is not a value: ${fill}` };
   }
   return { ok: true, value };
 }
@@ -53,7 +83,9 @@ const SOURCES: readonly [TokenSource['kind'], string][] = [
 export function simpleTokenSource(raw: string): TokenSource | undefined {
   const value = raw.trim();
   for (const [kind, receiver] of SOURCES) {
-    const re = new RegExp(String.raw`^@\(\s*${receiver}\s*\.\s*GetValueOrDefault\(\s*"([^"\\]+)"\s*(?:,\s*(?:""|null)\s*)?\)\s*\)$`);
+    const re = new RegExp(
+      String.raw`^@\(\s*${receiver}\s*\.\s*GetValueOrDefault\(\s*"([^"\\]+)"\s*(?:,\s*(?:""|null)\s*)?\)\s*\)$`,
+    );
     const m = re.exec(value);
     if (m) return { kind, name: m[1]! };
   }

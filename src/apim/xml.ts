@@ -48,13 +48,18 @@ export function parsePolicyXml(text: string): XmlElement {
   const body = protectExpressions(stripDeclaration(text.replace(/^\uFEFF/, '')));
   // No APIM policy has a DTD; refusing one keeps entity expansion (and its tricks) out of the importer.
   const doctype = /<!DOCTYPE/i.exec(body);
-  if (doctype) throw new XmlSyntaxError('XML error: a DOCTYPE is not part of an APIM policy', body.slice(0, doctype.index).split('\n').length);
+  if (doctype) {
+    throw new XmlSyntaxError(
+      'a DOCTYPE is not part of an APIM policy',
+      body.slice(0, doctype.index).split('\n').length,
+    );
+  }
   let failure: { message: string; line: number | undefined } | undefined;
   const parser = new DOMParser({
-    onError: (level, message, context) => {
+    onError: (_level, message, context) => {
       // Stop at the first complaint, warnings included: a lenient parse could hide a mis-read attribute.
       const line = (context as { locator?: { lineNumber?: number } } | undefined)?.locator?.lineNumber;
-      failure ??= { message: `${level === 'warning' ? 'malformed XML' : 'XML error'}: ${cleanMessage(message)}`, line };
+      failure ??= { message: plainXmlMessage(message), line };
       throw new Error(message);
     },
   });
@@ -63,11 +68,49 @@ export function parsePolicyXml(text: string): XmlElement {
     doc = parser.parseFromString(`<${WRAPPER}>${body}</${WRAPPER}>`, 'text/xml');
   } catch (err) {
     const line = failure?.line ?? lineOfParseError(err);
-    throw new XmlSyntaxError(failure?.message ?? `XML error: ${cleanMessage((err as Error).message)}`, line);
+    throw new XmlSyntaxError(failure?.message ?? plainXmlMessage((err as Error).message), line);
   }
   const root = doc.documentElement;
-  if (!root) throw new XmlSyntaxError('XML error: no element found', undefined);
+  if (!root) throw new XmlSyntaxError('no element found', undefined);
   return convert(root, undefined);
+}
+
+/** xmldom's wording (`attribute "1" missed quot(")!!`) as one plain sentence; the caller prints FILE:LINE. */
+const PLAIN_MESSAGES: readonly [RegExp, (m: RegExpExecArray) => string][] = [
+  [/ending tag mismatch: "([^"]*)" != "tokengate-import-root"/, (m) => `<${m[1]}> is never closed`],
+  [/ending tag mismatch: "([^"]*)" != "([^"]*)"/, (m) => `<${m[1]}> is not closed before </${m[2]}>`],
+  [/attribute value no end '(.)' match/, (m) => `an attribute value has no closing ${m[1]}`],
+  [/attribute "([^"]*)" missed quot/, (m) => `the attribute value ${m[1]} is not in quotes: write name="value"`],
+  [/attribute space is required"([^"]*)"/, (m) => `attribute ${m[1]} needs a space after its value`],
+  [/Attribute (\S+) redefined/, (m) => `attribute ${m[1]} is given twice`],
+  [/entity not found:\s*(&[^;\s]*;?)/, (m) => `${m[1]} is not an XML entity: write &amp; for a literal &`],
+  [/Unescaped '<' not allowed in attributes values/, () => 'an attribute value holds a raw <: write &lt;'],
+  [/comment is not well-formed/, () => 'a comment is not closed with -->'],
+  [/unexpected < in tag name: ?(\S*)/, (m) => `the tag <${m[1]} is not closed with >`],
+  [/invalid tagName:\s*(\S+)/, (m) => `${m[1]} is not a valid element name`],
+  [/prefix is non-null and namespace is null/, () => 'a namespace prefix is used without its xmlns declaration'],
+];
+
+export function plainXmlMessage(raw: string): string {
+  const message = raw
+    .replace(/\s*@#\[line:\d+,col:\d+\]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  for (const [pattern, plain] of PLAIN_MESSAGES) {
+    const m = pattern.exec(message);
+    if (m) return plain(m);
+  }
+  // A wording not in the table: still one sentence, the parser's words quoted rather than passed off as ours.
+  return `the XML is not well-formed here (the parser says: ${message.replace(/^(?:\w+ )*Error: /, '')})`;
+}
+
+/** The attribute `name` of `el`, if given. */
+export function attribute(el: XmlElement, name: string): XmlAttribute | undefined {
+  return el.attributes.find((a) => a.name === name);
+}
+
+export function childrenNamed(el: XmlElement, name: string): XmlElement[] {
+  return el.children.filter((c) => c.name === name);
 }
 
 function convert(node: DomElement, parent: XmlElement | undefined): XmlElement {
@@ -77,10 +120,18 @@ function convert(node: DomElement, parent: XmlElement | undefined): XmlElement {
     attributes.push({ name: a.name, value: a.value, line: lineOf(a) ?? lineOf(node) ?? 1 });
   }
   const children: XmlElement[] = [];
-  const element: { -readonly [K in keyof XmlElement]: XmlElement[K] } = { name: node.nodeName, line: lineOf(node) ?? 1, attributes, children, text: '', parent };
+  const element: { -readonly [K in keyof XmlElement]: XmlElement[K] } = {
+    name: node.nodeName,
+    line: lineOf(node) ?? 1,
+    attributes,
+    children,
+    text: '',
+    parent,
+  };
   for (let child: DomNode | null = node.firstChild; child; child = child.nextSibling) {
     if (child.nodeType === ELEMENT_NODE) children.push(convert(child as DomElement, element));
-    else if (child.nodeType === TEXT_NODE || child.nodeType === CDATA_SECTION_NODE) element.text += child.nodeValue ?? '';
+    else if (child.nodeType === TEXT_NODE || child.nodeType === CDATA_SECTION_NODE)
+      element.text += child.nodeValue ?? '';
   }
   return element;
 }
@@ -93,11 +144,6 @@ function lineOf(node: DomNode): number | undefined {
 function lineOfParseError(err: unknown): number | undefined {
   const line = (err as { locator?: { lineNumber?: number } }).locator?.lineNumber;
   return typeof line === 'number' ? line : undefined;
-}
-
-function cleanMessage(message: string): string {
-  // xmldom appends "@#[line:3,col:5]" and the like; the caller prints the line itself.
-  return message.replace(/\s*@#\[line:\d+,col:\d+\]/g, '').replace(/\s+/g, ' ').trim();
 }
 
 /** Removes an XML declaration (it may only stand first), keeping its newlines so line numbers do not move. */

@@ -74,7 +74,14 @@ const FULL_ISSUERS = ['https://login.microsoftonline.com/11111111-2222-3333-4444
 
 /** What each child element must become. */
 const ELEMENT_EXPECTATIONS: Record<string, (els: XmlElement[]) => Record<string, unknown>> = {
-  'openid-config': (els) => ({ openidConfig: els.map((el) => ({ url: attr(el, 'url') })) }),
+  // An Entra document's issuer is written out (the v2 one is {authority}/{tenant}/v2.0); any other URL implies its own.
+  'openid-config': (els) => ({
+    openidConfig: els.map((el) => {
+      const url = attr(el, 'url')!;
+      const entra = /^(https:\/\/login\.microsoftonline\.com\/[^/]+\/v2\.0)\/\.well-known\/openid-configuration$/.exec(url);
+      return entra ? { url, issuer: entra[1] } : { url };
+    }),
+  }),
   // Beside a discovery document each key also gets `issuers` (see the full fixture below).
   'issuer-signing-keys': (els) => ({ issuerSigningKeys: els.flatMap((el) => el.children.map((k) => expect.objectContaining(keyOf(k)))) }),
   'decryption-keys': (els) => ({ decryptionKeys: els.flatMap((el) => el.children.map(keyOf)) }),
@@ -177,7 +184,10 @@ describe('round trip: every attribute and child element maps to its key', () => 
             requireSignedTokens: true,
             clockSkew: 120,
             openidConfig: [
-              { url: 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration' },
+              {
+                url: 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration',
+                issuer: 'https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0',
+              },
               { url: 'https://idp.example.com/.well-known/openid-configuration' },
             ],
             // APIM's trust, kept: each key may sign for every issuer of the policy (with a warning to narrow it).
@@ -269,11 +279,15 @@ describe('input shapes', () => {
     ]);
   });
 
-  it('a validate element inside <choose> is flagged: APIM ran it only under its condition', () => {
+  it('validate elements in the branches of a <choose> on method and path become policies with that match', () => {
     const result = importXml(fixture('validate-jwt-token-value.xml'));
-    expect(lines(result)[0]).toBe(
-      'policy.xml:7: warning: <validate-jwt>: inside <when condition="@(context.Request.Headers.ContainsKey("X-Token"))"> (line 6): APIM runs it only when the condition holds; tokengate applies policy "api" to every request routed to it',
-    );
+    expect(lines(result)).toEqual([]);
+    const doc = parseYaml(result.yaml!) as { policies: { name: string; match?: unknown }[] };
+    expect(doc.policies.map((p) => [p.name, p.match])).toEqual([
+      ['api', { methods: ['GET', 'HEAD'] }],
+      ['api-2', { pathPrefixes: ['/reports'] }],
+      ['api-3', undefined],
+    ]);
   });
 
   it('raw quotes, && and < inside policy expressions parse, as APIM accepts them, and line numbers stay true', () => {
@@ -290,7 +304,7 @@ describe('input shapes', () => {
     const broken = importXml('<policies>\n<inbound>\n<validate-jwt>\n</inbound>\n</policies>');
     expect(broken.exitCode).toBe(1);
     expect(broken.yaml).toBeUndefined();
-    expect(lines(broken)).toEqual(['policy.xml:3: not well-formed XML: Opening and ending tag mismatch: "validate-jwt" != "inbound"']);
+    expect(lines(broken)).toEqual(['policy.xml:3: not well-formed XML: <validate-jwt> is not closed before </inbound>']);
     const empty = importXml('<policies><inbound><base /><rate-limit calls="5" renewal-period="60" /></inbound></policies>');
     expect(empty.exitCode).toBe(1);
     expect(lines(empty)).toEqual(['policy.xml: error: no <validate-jwt> or <validate-azure-ad-token> element found: there is nothing to import']);
@@ -339,17 +353,13 @@ describe('what APIM leaves unchecked stays unchecked, said out loud', () => {
     ]);
   });
 
-  it('an Entra v1 discovery URL gets the issuer its document names; a tenant named by domain gets a warning', () => {
+  it('an Entra v1 discovery URL gets the issuer its document names (test/apim/import_discovery.test.ts has the rest)', () => {
     const tenant = '11111111-2222-3333-4444-555555555555';
     const v1 = importXml(`<validate-jwt header-name="Authorization"><openid-config url="https://login.microsoftonline.com/${tenant}/.well-known/openid-configuration" /><audiences><audience>api://a</audience></audiences></validate-jwt>`);
     expect(bodies(v1)[0]!.openidConfig).toEqual([
       { url: `https://login.microsoftonline.com/${tenant}/.well-known/openid-configuration`, issuer: `https://sts.windows.net/${tenant}/` },
     ]);
     expect(lines(v1)).toEqual([]);
-    const named = importXml('<validate-jwt header-name="Authorization"><openid-config url="https://login.microsoftonline.com/contoso.onmicrosoft.com/.well-known/openid-configuration" /><audiences><audience>api://a</audience></audiences></validate-jwt>');
-    expect(lines(named)).toEqual([
-      'policy.xml:1: warning: <openid-config url>: Entra\'s discovery document names the tenant by id, and tokengate checks that issuer against the URL: write the tenant id (a GUID) instead of "contoso.onmicrosoft.com", or the keys will not load',
-    ]);
   });
 
   it('openid-config validate-connectivity is not needed: tokengate checks its key sources at start', () => {
@@ -382,14 +392,14 @@ describe('unmappable pieces', () => {
     expect(result.yaml).toBeUndefined();
     expect(lines(result)).toEqual([
       'policy.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(\' \').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName',
-      'policy.xml:5: <validate-jwt clock-skew>: named value {{jwt-clock-skew}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)',
+      'policy.xml:5: <validate-jwt clock-skew>: named value {{jwt-clock-skew}} has no value: give it with --named-value "jwt-clock-skew=VALUE" or --named-values FILE',
       'policy.xml:6: <validate-jwt require-expiration-time>: policy expression @(context.Deployment.Region == "West Europe") cannot be evaluated: tokengate has no policy expressions; write the value it stands for',
-      'policy.xml:7: <openid-config url>: named value {{aad-tenant-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)',
-      'policy.xml:9: <key certificate-id>: certificate "my-rsa-cert" is in APIM\'s certificate store, which tokengate cannot read: export the certificate (or its public key) as PEM and list it as issuerSigningKeys: [{ pem: ... }]',
-      'policy.xml:10: <key>: named value {{jwt-signing-key}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)',
-      'policy.xml:14: <key certificate-id>: certificate "my-encryption-cert" is in APIM\'s certificate store, which tokengate cannot read: export its private key as PEM and list it as decryptionKeys: [{ pem: ... }]',
-      'policy.xml:17: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for',
-      'policy.xml:21: <value>: named value {{admin-group-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)',
+      'policy.xml:7: <openid-config url>: named value {{aad-tenant-id}} has no value: give it with --named-value "aad-tenant-id=VALUE" or --named-values FILE',
+      'policy.xml:9: <key certificate-id>: certificate "my-rsa-cert" is in APIM\'s certificate store, which tokengate cannot read: export the certificate (or its public key) as PEM and give it with --certificate "my-rsa-cert=FILE.pem"',
+      'policy.xml:10: <key>: named value {{jwt-signing-key}} has no value: give it with --named-value "jwt-signing-key=VALUE" or --named-values FILE',
+      'policy.xml:14: <key certificate-id>: certificate "my-encryption-cert" is in APIM\'s certificate store, which tokengate cannot read: export its private key as PEM (unencrypted) and give it with --certificate "my-encryption-cert=FILE.pem"',
+      'policy.xml:17: <audience>: the audience is the request\'s host name, which APIM evaluates per request; tokengate has no request-host audience rule: write one policy per host name, with match: { hosts: [HOST] } and audiences: [HOST] (one policy listing every host would let a token issued for one host in at another)',
+      'policy.xml:21: <value>: named value {{admin-group-id}} has no value: give it with --named-value "admin-group-id=VALUE" or --named-values FILE',
     ]);
   });
 
@@ -401,10 +411,14 @@ describe('unmappable pieces', () => {
       audiences: ['<unmappable at policy.xml:17: @(context.Request.OriginalUrl.Host)>'],
       // The issuer came from the unmappable discovery document: `issuers: []` would accept any.
       issuers: ['<unmappable at policy.xml:7: issuer of https://login.microsoftonline.com/{{aad-tenant-id}}/v2.0/.well-know...>'],
-      requiredClaims: [{ name: 'groups', match: 'all', values: ['<unmappable at policy.xml:21: {{admin-group-id}}>'] }],
+      requiredClaims: [
+        { name: 'groups', match: 'all', values: ['<unmappable at policy.xml:21: {{admin-group-id}}>'] },
+        // The token location: a claim no token carries, in the bracket form that names exactly that claim.
+        { name: expect.stringMatching(/^\["<unmappable at policy\.xml:4: token location token-value=.*>"\]$/), values: [] },
+      ],
     });
     expect(lines(result).map((l) => l.replace(/^.*\[--allow-partial: (.*)\]$/, '$1'))).toEqual([
-      'left out: tokengate reads the Authorization header, and still validates the token fully',
+      'the token location is left out, and a required claim no token carries is added: every request is denied until you write where the token is (reading the Authorization header instead could let in a token APIM never looked at)',
       'left out: no clock skew (clockSkew: 0), the strict default',
       "left out: tokengate's strict default requireExpirationTime: true applies",
       'left out: its keys are missing, and issuers is a placeholder no token carries',
@@ -437,7 +451,7 @@ describe('unmappable pieces', () => {
     );
     expect(lines(result)).toEqual([
       'policy.xml:1: <validate-azure-ad-token tenant-id>: "contoso.onmicrosoft.com" is not a tenant id: tokengate needs the directory (tenant) id, a GUID, because Entra\'s issuer names the tenant by id (Entra admin center, Overview, Tenant ID) [--allow-partial: replaced by a placeholder: tokengate validate rejects the policy until you write the tenant id]',
-      'policy.xml:1: <validate-azure-ad-token>: no <client-application-ids>: APIM then accepts a token from any client application of the tenant, tokengate always checks the caller (azp or appid): list the client application ids that may call [--allow-partial: clientApplicationIds is left out, and tokengate validate rejects the policy until you add it]',
+      'policy.xml:1: <validate-azure-ad-token>: no <client-application-ids>: APIM then accepts a token from any client application of the tenant, and tokengate is stricter, it always checks the caller (azp or appid): list the client application ids that may call, or write a validateJwt policy with the tenant\'s openidConfig and issuers to accept any client on purpose (docs/entra-id.md) [--allow-partial: clientApplicationIds is left out, and tokengate validate rejects the policy until you add it]',
       'policy.xml:3: <key n e>: n and e are a public key, and decryption needs the private key: list it as decryptionKeys: [{ pem: ... }] or [{ jwk: ... }] [--allow-partial: left out: tokens encrypted for this key are denied]',
     ]);
     expect(bodies(result)[0]).toEqual({ tenantId: '<unmappable at policy.xml:1: contoso.onmicrosoft.com>', audiences: ['api://a'] });

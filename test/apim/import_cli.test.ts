@@ -35,14 +35,14 @@ describe('tokengate import-apim (the built CLI)', () => {
     expect(stderr).toBe(
       [
         `${F}/unmappable.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(' ').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName`,
-        `${F}/unmappable.xml:5: <validate-jwt clock-skew>: named value {{jwt-clock-skew}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml:5: <validate-jwt clock-skew>: named value {{jwt-clock-skew}} has no value: give it with --named-value "jwt-clock-skew=VALUE" or --named-values FILE`,
         `${F}/unmappable.xml:6: <validate-jwt require-expiration-time>: policy expression @(context.Deployment.Region == "West Europe") cannot be evaluated: tokengate has no policy expressions; write the value it stands for`,
-        `${F}/unmappable.xml:7: <openid-config url>: named value {{aad-tenant-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
-        `${F}/unmappable.xml:9: <key certificate-id>: certificate "my-rsa-cert" is in APIM's certificate store, which tokengate cannot read: export the certificate (or its public key) as PEM and list it as issuerSigningKeys: [{ pem: ... }]`,
-        `${F}/unmappable.xml:10: <key>: named value {{jwt-signing-key}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
-        `${F}/unmappable.xml:14: <key certificate-id>: certificate "my-encryption-cert" is in APIM's certificate store, which tokengate cannot read: export its private key as PEM and list it as decryptionKeys: [{ pem: ... }]`,
-        `${F}/unmappable.xml:17: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for`,
-        `${F}/unmappable.xml:21: <value>: named value {{admin-group-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file)`,
+        `${F}/unmappable.xml:7: <openid-config url>: named value {{aad-tenant-id}} has no value: give it with --named-value "aad-tenant-id=VALUE" or --named-values FILE`,
+        `${F}/unmappable.xml:9: <key certificate-id>: certificate "my-rsa-cert" is in APIM's certificate store, which tokengate cannot read: export the certificate (or its public key) as PEM and give it with --certificate "my-rsa-cert=FILE.pem"`,
+        `${F}/unmappable.xml:10: <key>: named value {{jwt-signing-key}} has no value: give it with --named-value "jwt-signing-key=VALUE" or --named-values FILE`,
+        `${F}/unmappable.xml:14: <key certificate-id>: certificate "my-encryption-cert" is in APIM's certificate store, which tokengate cannot read: export its private key as PEM (unencrypted) and give it with --certificate "my-encryption-cert=FILE.pem"`,
+        `${F}/unmappable.xml:17: <audience>: the audience is the request\'s host name, which APIM evaluates per request; tokengate has no request-host audience rule: write one policy per host name, with match: { hosts: [HOST] } and audiences: [HOST] (one policy listing every host would let a token issued for one host in at another)`,
+        `${F}/unmappable.xml:21: <value>: named value {{admin-group-id}} has no value: give it with --named-value "admin-group-id=VALUE" or --named-values FILE`,
         `${F}/unmappable.xml: 9 unmappable pieces: no YAML written; write their values into the policy, or run with --allow-partial to get the rest`,
         '',
       ].join('\n'),
@@ -55,10 +55,10 @@ describe('tokengate import-apim (the built CLI)', () => {
     const err = stderr.trimEnd().split('\n');
     expect(err).toHaveLength(10);
     expect(err[0]).toBe(
-      `${F}/unmappable.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(' ').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName [--allow-partial: left out: tokengate reads the Authorization header, and still validates the token fully]`,
+      `${F}/unmappable.xml:4: <validate-jwt token-value>: policy expression @(context.Request.Headers.GetValueOrDefault("Authorization", "").Split(' ').L... cannot be evaluated: tokengate has no policy expressions; only a plain header, query parameter or cookie read (context.Request.Headers/Url.Query/Cookies.GetValueOrDefault("name")) maps, to headerName, queryParameterName or cookieName [--allow-partial: the token location is left out, and a required claim no token carries is added: every request is denied until you write where the token is (reading the Authorization header instead could let in a token APIM never looked at)]`,
     );
     expect(err[7]).toBe(
-      `${F}/unmappable.xml:17: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]`,
+      `${F}/unmappable.xml:17: <audience>: the audience is the request\'s host name, which APIM evaluates per request; tokengate has no request-host audience rule: write one policy per host name, with match: { hosts: [HOST] } and audiences: [HOST] (one policy listing every host would let a token issued for one host in at another) [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]`,
     );
     expect(err[9]).toBe(`${F}/unmappable.xml: 9 unmappable pieces left out or replaced so that the policy fails closed: fix them before enforcing`);
     expect(stdout).toContain('\npolicies:\n  - name: unmappable\n    validateJwt:\n');
@@ -93,12 +93,15 @@ describe('tokengate import-apim (the built CLI)', () => {
   });
 
   it('usage, unreadable files and XML errors', async () => {
-    expect(await cli('import-apim')).toEqual({ code: 2, stdout: '', stderr: 'usage: tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]\n' });
+    const usage =
+      'usage: tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]\n' +
+      '         [--named-value NAME=VALUE]... [--named-values FILE] [--certificate ID=FILE.pem]...\n';
+    expect(await cli('import-apim')).toEqual({ code: 2, stdout: '', stderr: usage });
     expect((await cli('import-apim', `${F}/unmappable.xml`, '--bogus')).code).toBe(2);
     expect(await cli('import-apim', `${F}/does-not-exist.xml`)).toEqual({ code: 1, stdout: '', stderr: `${F}/does-not-exist.xml: cannot read file: ENOENT\n` });
     const broken = join(dir, 'broken.xml');
     writeFileSync(broken, '<policies>\n  <inbound>\n    <validate-jwt header-name="Authorization" header-name="X">\n  </inbound>\n</policies>\n');
-    expect(await cli('import-apim', broken)).toEqual({ code: 1, stdout: '', stderr: `${broken}:3: not well-formed XML: Attribute header-name redefined\n` });
+    expect(await cli('import-apim', broken)).toEqual({ code: 1, stdout: '', stderr: `${broken}:3: not well-formed XML: attribute header-name is given twice\n` });
     expect((await cli('--help')).stdout).toContain('tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]');
   });
 });

@@ -195,9 +195,9 @@ describe('--allow-partial fails closed', () => {
       name: 'partial',
       allowPartial: true,
       expectedStderr: [
-        'policy.xml:3: <audience>: policy expression @(context.Request.OriginalUrl.Host) cannot be evaluated: tokengate has no policy expressions; write the value it stands for [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]',
+        'policy.xml:3: <audience>: the audience is the request\'s host name, which APIM evaluates per request; tokengate has no request-host audience rule: write one policy per host name, with match: { hosts: [HOST] } and audiences: [HOST] (one policy listing every host would let a token issued for one host in at another) [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]',
         'policy.xml:6: warning: <validate-jwt>: APIM runs every validation its flow reaches, tokengate decides a request with one policy: this one is policy "partial-2"; send requests to it with match or Envoy\'s context_extensions, or merge it into "partial"',
-        'policy.xml:9: <value>: named value {{admin-group-id}} cannot be resolved: tokengate does not read APIM named values; write the value here (or fill it in when you deploy the file) [--allow-partial: replaced by a placeholder no token carries, so this rule denies until you write the value]',
+        'policy.xml:9: <value>: named value {{admin-group-id}} has no value: give it with --named-value "admin-group-id=VALUE" or --named-values FILE [--allow-partial: replaced by a placeholder no token carries, so this rule denies until you write the value]',
       ],
     });
     // What the expression and the named value would have given in APIM: still denied, never allowed.
