@@ -84,7 +84,12 @@ export async function startOidcProvider(options: ProviderOptions): Promise<OidcP
     },
     async idToken() {
       const code = await authorizationCode(issuer);
-      const body = { grant_type: 'authorization_code', code: code.code, redirect_uri: WEB_REDIRECT, code_verifier: code.verifier };
+      const body = {
+        grant_type: 'authorization_code',
+        code: code.code,
+        redirect_uri: WEB_REDIRECT,
+        code_verifier: code.verifier,
+      };
       return (await tokenRequest(body, basic('web', 'web-secret'))).id_token!;
     },
     useSigningKeys(keys) {
@@ -108,7 +113,13 @@ function configuration(keys: readonly JsonWebKey[], options: ProviderOptions): R
   const none = { grant_types: [], response_types: [], redirect_uris: [] };
   return {
     clients: [
-      { client_id: 'svc', client_secret: SVC_SECRET, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+      {
+        client_id: 'svc',
+        client_secret: SVC_SECRET,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
       {
         client_id: 'web',
         client_secret: 'web-secret',
@@ -116,8 +127,18 @@ function configuration(keys: readonly JsonWebKey[], options: ProviderOptions): R
         response_types: ['code'],
         redirect_uris: [WEB_REDIRECT],
       },
-      { client_id: 'tokengate-basic', client_secret: INTROSPECTION_SECRET, token_endpoint_auth_method: 'client_secret_basic', ...none },
-      { client_id: 'tokengate-post', client_secret: INTROSPECTION_SECRET, token_endpoint_auth_method: 'client_secret_post', ...none },
+      {
+        client_id: 'tokengate-basic',
+        client_secret: INTROSPECTION_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        ...none,
+      },
+      {
+        client_id: 'tokengate-post',
+        client_secret: INTROSPECTION_SECRET,
+        token_endpoint_auth_method: 'client_secret_post',
+        ...none,
+      },
       {
         client_id: 'tokengate-jwt',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -130,7 +151,15 @@ function configuration(keys: readonly JsonWebKey[], options: ProviderOptions): R
     cookies: { keys: ['oidc-provider-test-cookie-key'] },
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    ttl: { AccessToken: 600, ClientCredentials: 600, AuthorizationCode: 60, IdToken: 600, Grant: 600, Interaction: 600, Session: 600 },
+    ttl: {
+      AccessToken: 600,
+      ClientCredentials: 600,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Grant: 600,
+      Interaction: 600,
+      Session: 600,
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -146,7 +175,12 @@ function configuration(keys: readonly JsonWebKey[], options: ProviderOptions): R
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           const format = RESOURCES[resource];
           if (!format) throw new Error(`unknown resource ${resource}`);
-          return { scope: 'orders:read orders:write', audience: resource, accessTokenFormat: format, accessTokenTTL: 600 };
+          return {
+            scope: 'orders:read orders:write',
+            audience: resource,
+            accessTokenFormat: format,
+            accessTokenTTL: 600,
+          };
         },
       },
     },
@@ -160,7 +194,12 @@ async function finishInteraction(provider: Provider, req: IncomingMessage, res: 
     const grant = new provider.Grant({ accountId: 'alice', clientId: String(details.params.client_id) });
     grant.addOIDCScope('openid');
     const grantId = await grant.save();
-    await provider.interactionFinished(req, res, { login: { accountId: 'alice' }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: 'alice' }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
   } catch (err) {
     res.statusCode = 500;
     res.end(String(err));
@@ -182,7 +221,10 @@ async function authorizationCode(issuer: string): Promise<{ code: string; verifi
   const jar = new Map<string, string>();
   let url = `${issuer}/auth?${query}`;
   for (let hop = 0; hop < 6; hop++) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair] = cookie.split(';');
       const eq = pair!.indexOf('=');
