@@ -25,6 +25,8 @@ export const DENY_REASON_TABLE = {
   TokenClaimValueNotAllowed: { category: 'insufficient_scope', step: 'claim' },
   TokenAlgorithmNotAllowed: { category: 'invalid_token', step: 'algorithm' },
   TokenRevoked: { category: 'invalid_token', step: 'jti' },
+  // A valid token that a policy's CEL rule does not allow, or a rule that could not be evaluated (never an allow).
+  RuleDenied: { category: 'insufficient_scope', step: 'rule' },
   // RFC 7662 §2.2: the introspection endpoint answered `active: false` for the token.
   TokenInactive: { category: 'invalid_token', step: 'introspection' },
   PolicyNotFound: { category: 'no_policy', step: 'policy' },
@@ -46,12 +48,15 @@ export class AuthzError extends Error {
   readonly reason: DenyReason;
   /** For claim failures: the claim that failed, so logs and `explain` can name it. */
   readonly claim: string | undefined;
+  /** The step `explain` names when it is more precise than the reason's (`rule readers` rather than `rule`). */
+  readonly step: string | undefined;
 
-  constructor(reason: DenyReason, message: string, options?: { claim?: string; cause?: unknown }) {
+  constructor(reason: DenyReason, message: string, options?: { claim?: string; step?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AuthzError';
     this.reason = reason;
     this.claim = options?.claim;
+    this.step = options?.step;
   }
 }
 

@@ -19,6 +19,8 @@ export interface Explanation {
   readonly decision: 'allow' | 'deny' | 'would_deny';
   readonly policy: string | null;
   readonly reason: string | null;
+  /** For would_deny: whether the report-only one was the policy or one of its rules. */
+  readonly reportOnly: 'policy' | 'rule' | null;
   readonly httpStatus: number;
   readonly responseHeaders: Readonly<Record<string, string>>;
   readonly upstreamHeaders: Readonly<Record<string, string>>;
@@ -81,6 +83,7 @@ function describe(steps: readonly TraceStep[], decision: Decision): Explanation 
       decision: 'deny',
       policy: decision.policy?.name ?? null,
       reason: decision.reason,
+      reportOnly: null,
       httpStatus: decision.httpStatus,
       responseHeaders: pairs(decision.responseHeaders),
       upstreamHeaders: {},
@@ -93,6 +96,7 @@ function describe(steps: readonly TraceStep[], decision: Decision): Explanation 
     decision: decision.wouldDeny ? 'would_deny' : 'allow',
     policy: decision.policy.name,
     reason: decision.wouldDeny?.reason ?? null,
+    reportOnly: decision.wouldDeny ? (decision.policy.mode === 'report-only' ? 'policy' : 'rule') : null,
     httpStatus: 200,
     responseHeaders: {},
     upstreamHeaders: pairs(decision.upstreamHeaders),
@@ -113,7 +117,9 @@ export function formatExplanation(e: Explanation): string {
   } else {
     lines.push(e.decision === 'allow'
       ? `decision: ALLOW by policy ${e.policy}`
-      : `decision: ALLOW (report-only policy ${e.policy} would deny: ${e.reason})`);
+      : e.reportOnly === 'rule'
+        ? `decision: ALLOW by policy ${e.policy} (a report-only rule would deny: ${e.reason})`
+        : `decision: ALLOW (report-only policy ${e.policy} would deny: ${e.reason})`);
     for (const [k, v] of Object.entries(e.upstreamHeaders)) lines.push(`  upstream header ${k}: ${v}`);
     for (const k of e.headersToRemove) lines.push(`  upstream header removed: ${k}`);
   }

@@ -9,6 +9,7 @@ import type { Runtime } from './runtime.js';
 import { selectPolicy } from './select_policy.js';
 import type { Trace } from './trace.js';
 import { verifyToken, type VerifiedToken } from './verify_token.js';
+import { applyRules } from '../rules/evaluate.js';
 
 export interface AuthorizeOptions {
   /** Checks still waiting for keys after this are denied with KeysUnavailable. */
@@ -36,7 +37,9 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     });
     checkClaims(verified.jws.payload, policy, nowMs, trace);
     checkRevocation(verified, runtime, trace);
-    return allow(policy, verified, undefined);
+    // Authorization after authentication: a revoked or expired token is a 401 before any rule is asked.
+    const wouldDeny = policy.rules && applyRules(policy.rules, policy.name, req, verified.jws.payload, trace);
+    return allow(policy, verified, wouldDeny === undefined ? undefined : deny('RuleDenied', wouldDeny, policy));
   } catch (err) {
     const denial = err instanceof AuthzError
       ? deny(err.reason, err.message, policy)
@@ -62,6 +65,7 @@ const CLAIM_STEPS = new Set(['exp', 'nbf', 'iat', 'iss', 'aud']);
 /** Names the check that failed, for `explain` and debug traces. */
 function failedStep(err: unknown): string {
   if (!(err instanceof AuthzError)) return DENY_REASON_TABLE.InternalError.step;
+  if (err.step !== undefined) return err.step;
   if (err.claim !== undefined) return CLAIM_STEPS.has(err.claim) ? err.claim : `claim ${err.claim}`;
   return DENY_REASON_TABLE[err.reason].step;
 }

@@ -107,18 +107,17 @@ function steps(text: string, segments: readonly string[]): ClaimPath {
     const name = segments[0]!;
     return { text, segments, read: (claims) => (Object.hasOwn(claims, name) ? claims[name] : undefined) };
   }
-  return {
-    text,
-    segments,
-    read(claims) {
-      let value: unknown = claims;
-      for (const segment of segments) {
-        value = step(value, segment);
-        if (value === undefined) return undefined;
-      }
-      return value;
-    },
-  };
+  return { text, segments, read: (claims) => claimAt(claims, segments) };
+}
+
+/** The value at exactly these segments (no top-level-first reading), or undefined: for rules' `explain`. */
+export function claimAt(claims: Readonly<Record<string, unknown>>, segments: readonly string[]): unknown {
+  let value: unknown = claims;
+  for (const segment of segments) {
+    value = step(value, segment);
+    if (value === undefined) return undefined;
+  }
+  return value;
 }
 
 const INDEX = /^(0|[1-9]\d{0,8})$/;

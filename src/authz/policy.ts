@@ -6,6 +6,7 @@ import type { DecryptionKey } from '../keys/import_key.js';
 import type { VerificationKey } from '../keys/verification_key.js';
 import { compileClaimPath, type ClaimPath } from './claim_path.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
+import { ruleSetOf, type RuleSet } from '../rules/compile.js';
 import type { AuthzRequest } from './request.js';
 
 export interface CompiledClaimRule {
@@ -66,6 +67,8 @@ export interface CompiledPolicy {
   readonly requireTokenType: string | undefined;
   /** RFC 7662: the endpoint that judges opaque tokens (or all, with applyTo: all); undefined = none. */
   readonly introspection: Introspector | undefined;
+  /** CEL rules, compiled at load; undefined when the policy has none. */
+  readonly rules: RuleSet | undefined;
   /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
   keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
@@ -106,6 +109,7 @@ export function compilePolicy(
     failedValidation: { httpStatus: spec.failedValidationHttpCode, message: spec.failedValidationErrorMessage },
     requireTokenType: spec.requireTokenType === undefined ? undefined : normalizeTokenType(spec.requireTokenType),
     introspection,
+    rules: ruleSetOf(config),
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };
 }

@@ -5,6 +5,7 @@ import type { KeySource } from '../keys/key_source.js';
 import { RemoteKeySource, type KeyFetchEvent } from '../keys/remote_key_source.js';
 import { importPolicyKeys } from './compile_keys.js';
 import { compilePolicy, type CompiledPolicy } from './policy.js';
+import { compileAllRules } from '../rules/compile.js';
 import { policySources, type RemoteSourceFactory } from './policy_sources.js';
 import { TokenCache, type TokenCacheOptions } from './token_cache.js';
 import { buildIntrospectors } from '../introspection/build.js';
@@ -50,6 +51,8 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     return source;
   };
 
+  // Every rule of every policy compiled and type-checked up front: one ConfigError lists all their problems.
+  compileAllRules(config);
   const keys = importPolicyKeys(config);
   const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection);
   const policies = config.policies.map((policy, i) => {

@@ -77,6 +77,19 @@ export interface PolicyConfig {
   /** The section the rules were written in; `validateAzureAdToken` expands to a validateJwt config. */
   readonly rulesKey: 'validateJwt' | 'validateAzureAdToken';
   readonly validateJwt: ValidateJwtConfig;
+  /** CEL authorization rules, evaluated once the token and its claims pass (README "Authorization rules"). */
+  readonly rules: readonly RuleConfig[];
+  /** What a request that no rule's `when` governs gets: `allow` passes it on, `deny` refuses it (RuleDenied). */
+  readonly rulesDefault: 'allow' | 'deny';
+}
+
+/** One authorization rule: where `when` holds (or always, without one), `allow` must hold. Both are CEL. */
+export interface RuleConfig {
+  readonly name: string;
+  readonly when: string | undefined;
+  readonly allow: string;
+  /** report-only: a denial is logged and counted as would_deny, and the request goes on. */
+  readonly mode: 'enforce' | 'report-only';
 }
 
 export interface MatchConfig {

@@ -16,6 +16,7 @@ import {
 } from './reader.js';
 import type { Config, KeysConfig, LoggingConfig, MatchConfig, PolicyConfig, ServerConfig, ValidateJwtConfig } from './types.js';
 import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js';
+import { RULES_KEYS, readPolicyRules } from '../rules/read_rules.js';
 import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
 
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
@@ -130,7 +131,8 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
   const policies: PolicyConfig[] = [];
   items.forEach((item, i) => {
     const path = join('policies', i);
-    const o = mapping(item, path, problems, ['name', 'mode', 'match', 'validateJwt', 'validateAzureAdToken']);
+    const allowed = ['name', 'mode', 'match', 'validateJwt', 'validateAzureAdToken', ...RULES_KEYS];
+    const o = mapping(item, path, problems, allowed);
     if (!o) return;
     const name = requiredString(o, 'name', path, problems) ?? `#${i}`;
     if (seen.has(name)) problems.add(join(path, 'name'), `duplicate policy name "${name}"`);
@@ -141,6 +143,7 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
       match: readMatch(o, path, problems),
       rulesKey: o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
       validateJwt: readRules(o, path, problems, keys),
+      ...readPolicyRules(o, path, problems),
     });
   });
   return policies;
