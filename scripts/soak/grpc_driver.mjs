@@ -16,6 +16,7 @@ import { ROOT } from './procs.mjs';
 
 const { createCheckClient } = await import(join(ROOT, 'dist/grpc/check_client.js'));
 const { loadAuthorizationService } = await import(join(ROOT, 'dist/grpc/protos.js'));
+const { envoyCheckRequest } = await import(join(ROOT, 'dist/testkit/check_request.js'));
 
 /** Outstanding request bytes per connection: under half of the 64 KiB HTTP/2 connection window. */
 export const CONNECTION_BUDGET_BYTES = 24 * 1024;
@@ -28,25 +29,13 @@ const CACHED_REASONS = new Set([
   'TokenClaimValueNotAllowed',
 ]);
 
+/** Check `n`, as Envoy's ext_authz filter sends it for `GET /orders` with the token. */
 function checkRequest(token, n) {
-  const headers = {
-    ':authority': 'api.example.com',
-    ':method': 'GET',
-    ':path': '/orders',
-    ':scheme': 'http',
-    'user-agent': 'soak/1',
-    'x-request-id': `soak-${n}`,
-    authorization: `Bearer ${token}`,
-  };
-  const http = { id: String(n), method: 'GET', path: '/orders', host: 'api.example.com', scheme: 'http', headers };
-  return {
-    attributes: {
-      source: { address: { socket_address: { address: '10.0.0.7', port_value: 51234 } } },
-      destination: { address: { socket_address: { address: '10.0.0.8', port_value: 8080 } } },
-      request: { http: { ...http, protocol: 'HTTP/1.1' } },
-      context_extensions: { policy: POLICY },
-    },
-  };
+  return envoyCheckRequest({
+    headers: { 'user-agent': 'soak/1', 'x-request-id': `soak-${n}`, authorization: `Bearer ${token}` },
+    id: String(n),
+    contextExtensions: { policy: POLICY },
+  });
 }
 
 export function createGrpcDriver({ address, connections, judge, onFree }) {

@@ -2,11 +2,11 @@
 // commands to it, and the key rotations and issuer outages of a run.
 import { Worker } from 'node:worker_threads';
 import { fail } from './procs.mjs';
-import { headerB64 } from './tokens.mjs';
+import { signingKey } from './tokens.mjs';
 
 /**
  * Starts the issuer thread and waits for its issuer. The returned state:
- *   keys      kid -> { kid, alg, keyObject, headerB64, publishedAt, servedAt, knownAt, removedAt, removalServedAt,
+ *   keys      kid -> { kid, alg, keyObject, signer, publishedAt, servedAt, knownAt, removedAt, removalServedAt,
  *             removalSeenAt }. servedAt / removalServedAt: the first JWKS response served after the key was published /
  *             removed; knownAt / removalSeenAt: when tokengate applied a fetch at or after it (tokengate.mjs).
  *   current   alg -> key new valid tokens are signed with; lastRetired: the key replaced last
@@ -21,7 +21,7 @@ export async function startIssuer({ runTag, onTokens }) {
   thread.on('message', (msg) => {
     switch (msg.type) {
       case 'published': {
-        const k = { kid: msg.kid, alg: msg.alg, keyObject: msg.keyObject, headerB64: headerB64(msg.alg, msg.kid) };
+        const k = signingKey(msg.kid, msg.alg, msg.keyObject);
         state.keys.set(k.kid, { ...k, publishedAt: msg.at });
         if (!state.info) state.current[k.alg] = state.keys.get(k.kid); // the keys the issuer starts with
         return;

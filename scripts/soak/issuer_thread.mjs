@@ -3,40 +3,26 @@
 //
 // Messages to the main thread: published { kid, alg, keyObject, at }, hit { at } (every JWKS response),
 // tokens { epoch, asked, tokens }, ready { issuer, discoveryUrl }, reply { id, ... } to a command.
-import { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ROOT } from './procs.mjs';
-import { generate, headerB64 } from './tokens.mjs';
+import { generate, signingKey } from './tokens.mjs';
 
 const { startDevIssuer } = await import(join(ROOT, 'dist/dev_issuer/dev_issuer.js'));
-const { KeyRing } = await import(join(ROOT, 'dist/dev_issuer/keys.js'));
 const post = (msg) => parentPort.postMessage(msg);
 
-// The dev issuer keeps its private keys to itself. Capture each one as its KeyRing creates it (the keys are generated
-// extractable "for out-of-band tooling"), so that this thread can sign with node:crypto.
+// The issuer's hooks run as things happen, so their times are exact: a key as it enters the key ring (before any
+// JWKS response can list it), with its private key so that this thread signs with it; and every JWKS response, a
+// point where tokengate's view of the keys can change.
 const captured = new Map();
-const originalAdd = KeyRing.prototype.add;
-KeyRing.prototype.add = async function add(...args) {
-  const key = await originalAdd.apply(this, args);
-  // Same microtask chain as the ring's insert: no JWKS request can be served in between, so `at` is exact.
-  const keyObject = KeyObject.from(key.privateKey);
-  captured.set(key.kid, { kid: key.kid, alg: key.alg, keyObject, headerB64: headerB64(key.alg, key.kid) });
-  post({ type: 'published', kid: key.kid, alg: key.alg, keyObject, at: Date.now() });
-  return key;
-};
-
-const issuer = await startDevIssuer({ algorithms: ['ES256', 'RS256'], cacheMaxAge: 60 });
-// Every JWKS response is a point where tokengate's view of the keys can change: report each with its time.
-let jwksHits = issuer.hits.jwks;
-Object.defineProperty(issuer.hits, 'jwks', {
-  get: () => jwksHits,
-  set: (value) => {
-    jwksHits = value;
-    post({ type: 'hit', at: Date.now() });
+const hooks = {
+  keyAdded({ kid, alg, privateKey, at }) {
+    captured.set(kid, signingKey(kid, alg, privateKey));
+    post({ type: 'published', kid, alg, keyObject: privateKey, at });
   },
-  enumerable: true,
-});
+  jwksServed: ({ at }) => post({ type: 'hit', at }),
+};
+const issuer = await startDevIssuer({ algorithms: ['ES256', 'RS256'], cacheMaxAge: 60, hooks });
 
 const ctx = { epoch: 0, issuer: issuer.issuer, current: {}, lastRetired: undefined };
 for (const k of captured.values()) ctx.current[k.alg] = k;

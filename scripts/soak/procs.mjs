@@ -1,13 +1,16 @@
-// Children, ports and waiting for the soak. Every child started here is killed when the soak exits, however it ends.
-import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+// Children, ports and waiting for the soak, through the project's shared ones (dist/testkit): every child started
+// here is killed when the soak exits, however it ends.
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { ManagedProcess } = await import(join(ROOT, 'dist/testkit/children.js'));
+const { freePort } = await import(join(ROOT, 'dist/testkit/ports.js'));
+const testkitWait = await import(join(ROOT, 'dist/testkit/wait.js'));
+export { freePort };
+export const { sleep } = testkitWait;
 
 export const log = (message) => process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -17,67 +20,49 @@ export function fail(message) {
   process.exit(2);
 }
 
-const running = new Set();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
- * Starts `command args` with stderr (and stdout, unless `stdoutFile` says where) appended to `logFile`.
+ * Starts `command args` with stderr (and stdout, unless `stdoutFile` is '/dev/null') appended to `logFile`.
  * Returns { pid, exit, exited, stop }: `exit` is undefined while it runs, then { code, signal, at }; stop(signal, graceMs) resolves with { code, signal, ms }.
  */
 export function startChild(command, args, { logFile, stdoutFile = logFile, env = process.env }) {
-  const err = openSync(logFile, 'a');
-  const out = stdoutFile === logFile ? err : openSync(stdoutFile, 'a');
-  const proc = spawn(command, args, { stdio: ['ignore', out, err], env });
-  running.add(proc);
+  if (stdoutFile !== logFile && stdoutFile !== '/dev/null') throw new Error(`stdout to ${stdoutFile}: not supported`);
+  const proc = new ManagedProcess(basename(command), command, args, logFile, {
+    env,
+    stdout: stdoutFile === logFile ? 'log' : 'ignore',
+  });
+  return soakChild(proc);
+}
+
+/** The soak's view of a ManagedProcess (dist/testkit/children.js): when it exited, and how long a stop took. */
+export function soakChild(proc) {
   const child = {
     pid: proc.pid,
     exit: undefined,
-    exited: new Promise((resolve) =>
-      proc.once('exit', (code, signal) => {
-        running.delete(proc);
-        child.exit = { code, signal, at: Date.now() };
-        resolve(child.exit);
-      }),
-    ),
+    exited: proc.exited.then(({ code, signal }) => (child.exit = { code, signal, at: Date.now() })),
     async stop(signal = 'SIGTERM', graceMs = 20_000) {
       if (child.exit) return { ...child.exit, ms: 0, alreadyExited: true };
       const t0 = Date.now();
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const { code, signal: by } = await child.exited;
-      clearTimeout(timer);
+      const { code, signal: by } = await proc.stop(signal, graceMs);
       return { code, signal: by, ms: Date.now() - t0 };
     },
   };
   return child;
 }
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Polls `probe` every 100 ms until it returns true; gives up (fail) at the deadline or when `child` exits. */
 export async function waitFor(what, probe, { timeoutMs, child, logFile }) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child?.exit) fail(`${what}: the process exited (${JSON.stringify(child.exit)}); see ${logFile}`);
-    try {
-      if (await probe()) return;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
+  try {
+    await testkitWait.waitFor(
+      what,
+      async () => {
+        if (child?.exit) throw new testkitWait.StopWaiting(`the process exited (${JSON.stringify(child.exit)})`);
+        return (await probe()) ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  } catch (err) {
+    fail(`${err.message}; see ${logFile}`);
   }
-  fail(`${what}: not within ${timeoutMs} ms; see ${logFile}`);
 }
 
 /** VmRSS and CPU seconds (utime + stime) of a process, from /proc; undefined once it is gone. */

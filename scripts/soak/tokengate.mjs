@@ -3,7 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIENCE, POLICY, SCOPE } from './options.mjs';
-import { freePort, procReader, ROOT, startChild, waitFor } from './procs.mjs';
+import { fail, freePort, procReader, ROOT, soakChild } from './procs.mjs';
+
+const { startTokengateProcess } = await import(join(ROOT, 'dist/testkit/tokengate_process.js'));
 
 export async function startTokengate({ cfg, discoveryUrl, workDir, logFile }) {
   const grpcPort = await freePort();
@@ -32,14 +34,16 @@ policies:
         - { claim: sub, header: x-user-sub }
 `,
   );
-  const args = [...cfg.tokengateNodeFlags, join(ROOT, 'dist/cli.js'), 'serve', '--config', configPath];
-  const child = startChild(process.execPath, args, { logFile, env: { ...process.env, LOG_LEVEL: cfg.logLevel } });
-  const ops = `http://127.0.0.1:${opsPort}`;
-  await waitFor('tokengate /readyz 200', async () => (await fetch(`${ops}/readyz`)).status === 200, {
-    timeoutMs: 30_000,
-    child,
+  const proc = await startTokengateProcess({
+    args: ['serve', '--config', configPath],
+    opsPort,
     logFile,
-  });
+    nodeFlags: cfg.tokengateNodeFlags,
+    env: { LOG_LEVEL: cfg.logLevel },
+    timeoutMs: 30_000,
+  }).catch((err) => fail(`tokengate did not start: ${err.message}`));
+  const child = soakChild(proc);
+  const ops = `http://127.0.0.1:${opsPort}`;
   return { child, grpcPort, opsPort, ops, scrape: () => scrape(ops), proc: procReader(child.pid) };
 }
 

@@ -1,24 +1,24 @@
 // Token signing for the soak, used by the issuer thread (ahead of need) and by the main thread (inline, when a queue
-// runs dry). Keys are { kid, alg, keyObject, headerB64 }; a context is { issuer, current: { ES256, RS256 },
-// lastRetired }.
-//
-// The dev issuer signs through jose/WebCrypto (~7k ES256/s here); node:crypto with a pre-encoded header does ~19k
-// ES256/s and ~2.5k RS256/s per core, which is what ~2k fresh tokens/s need.
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+// runs dry), with the project's one signer (dist/dev_issuer/jws.js: node:crypto with a pre-encoded header, ~19k
+// ES256/s and ~2.5k RS256/s per core, which is what ~2k fresh tokens/s need). Keys are { kid, alg, keyObject, signer }
+// (signingKey); a context is { issuer, current: { ES256, RS256 }, lastRetired }.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { AUDIENCE, SCOPE } from './options.mjs';
+import { ROOT } from './procs.mjs';
 
-export const b64json = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const { JwsSigner, jsonSegment, jwsSignature } = await import(join(ROOT, 'dist/dev_issuer/jws.js'));
 
-export const headerB64 = (alg, kid) => b64json({ alg, typ: 'JWT', kid });
-
-function rawSign(key, input) {
-  return key.alg === 'ES256'
-    ? sign('sha256', Buffer.from(input), { key: key.keyObject, dsaEncoding: 'ieee-p1363' })
-    : sign('sha256', Buffer.from(input), key.keyObject);
-}
+/** A key the soak signs with: its private KeyObject (as the issuer's keyAdded hook gives it) and its signer. */
+export const signingKey = (kid, alg, keyObject) => ({
+  kid,
+  alg,
+  keyObject,
+  signer: new JwsSigner(alg, keyObject, { typ: 'JWT', kid }),
+});
 
 /** Never published: signs the `forged` and `unknown_kid` tokens. */
-const ROGUE = { alg: 'ES256', keyObject: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
+const ROGUE = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 
 /** Signs one fresh token of `kind` with the keys of `ctx`: { kind, kid, token }. `seq.n` numbers the jti. */
 export function generate(kind, ctx, seq, tag) {
@@ -39,10 +39,7 @@ export function generate(kind, ctx, seq, tag) {
     for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
     return c;
   };
-  const jwt = (key, payload, header = key.headerB64, signKey = key) => {
-    const input = `${header}.${b64json(payload)}`;
-    return `${input}.${rawSign(signKey, input).toString('base64url')}`;
-  };
+  const jwt = (key, payload) => key.signer.sign(payload);
   const es = ctx.current.ES256;
   switch (kind) {
     case 'valid': {
@@ -65,16 +62,16 @@ export function generate(kind, ctx, seq, tag) {
       return { kind, kid: es.kid, token: jwt(es, claims({ scp })) };
     }
     case 'bad_sig': {
-      const input = `${es.headerB64}.${b64json(claims())}`;
-      const sig = rawSign(es, input);
+      const input = `${es.signer.headerSegment}.${jsonSegment(claims())}`;
+      const sig = jwsSignature(es.alg, es.keyObject, input);
       sig[(Math.random() * sig.length) | 0] ^= 1 << ((Math.random() * 8) | 0); // still canonical base64url
       return { kind, kid: es.kid, token: `${input}.${sig.toString('base64url')}` };
     }
     case 'forged': // the current kid, signed with a key that was never published
-      return { kind, kid: es.kid, token: jwt(es, claims(), es.headerB64, ROGUE) };
+      return { kind, kid: es.kid, token: new JwsSigner('ES256', ROGUE, { typ: 'JWT', kid: es.kid }).sign(claims()) };
     case 'unknown_kid': {
       const kid = `never-published-${randomBytes(6).toString('hex')}`;
-      return { kind, kid, token: jwt(ROGUE, claims(), headerB64('ES256', kid), ROGUE) };
+      return { kind, kid, token: new JwsSigner('ES256', ROGUE, { typ: 'JWT', kid }).sign(claims()) };
     }
   }
   throw new Error(`unknown token kind ${kind}`);
