@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // The tier that needs tools beyond Node.js and npm: a real Envoy (installed by scripts/install-envoy.sh into the
-// per-machine tools cache) in front of tokengate, and kubectl for rendering deploy/.
-// Run with `npm run test:e2e` (scripts/e2e.mjs): it installs Envoy when missing, builds, and passes ENVOY_BIN.
+// per-machine tools cache) in front of tokengate, nginx and Caddy (scripts/install-proxy.sh) in front of its HTTP
+// authorization listener, and kubectl for rendering deploy/.
+// Run with `npm run test:e2e` (scripts/e2e.mjs): it installs Envoy, nginx and Caddy when missing, builds, and passes
+// ENVOY_BIN, NGINX_BIN and CADDY_BIN.
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],

