@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { App } from './app.js';
 import type { Config } from './config/types.js';
+import type { IntrospectionStatus } from './introspection/introspector.js';
 import type { KeySourceStatus } from './keys/key_source.js';
 import type { Logger } from './log.js';
 import { startOpsServer } from './ops/ops_server.js';
@@ -16,6 +17,7 @@ interface WorkerState {
   readonly type: 'tokengate:state';
   readonly ready: boolean;
   readonly sources: readonly KeySourceStatus[];
+  readonly introspection: readonly IntrospectionStatus[];
 }
 
 const STATE_INTERVAL_MS = 500;
@@ -46,6 +48,8 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
           live: () => !stopping,
           ready: () => !stopping && states.size === config.server.workers && [...states.values()].every((s) => s.ready),
           keySources: () => [...states.values()][0]?.sources ?? [],
+          // Each worker has its own cache and calls: one worker's view, as for the key sources.
+          introspection: () => [...states.values()][0]?.introspection ?? [],
         },
         { contentType: aggregator.contentType, text: () => aggregator.clusterMetrics() },
       )
@@ -82,7 +86,12 @@ export function reportToPrimary(app: App): void {
   new AggregatorRegistry();
   const send = () => {
     if (!process.connected) return;
-    const state: WorkerState = { type: 'tokengate:state', ready: app.ready(), sources: app.keySources() };
+    const state: WorkerState = {
+      type: 'tokengate:state',
+      ready: app.ready(),
+      sources: app.keySources(),
+      introspection: app.introspection(),
+    };
     process.send?.(state);
   };
   send();

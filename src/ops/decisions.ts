@@ -60,7 +60,8 @@ export function recordDecision(
   const logged = deps.runtime().config.logging.decisions;
   if (!decision.allowed) {
     // Internal errors and missing keys are the operator's problem, not the caller's: always a warning.
-    const serious = decision.reason === 'InternalError' || decision.reason === 'KeysUnavailable';
+    // (InternalError, KeysUnavailable, IntrospectionUnavailable: the 503 category.)
+    const serious = decision.category === 'unavailable';
     const level = serious ? 'warn' : logged === 'none' ? 'debug' : 'info';
     deps.log[level]({ requestId, transport, policy, decision: verdict, reason, detail: decision.detail }, 'check');
   } else if (decision.wouldDeny) {

@@ -62,6 +62,9 @@ describe('introspection faults fail closed', () => {
     const res = await check();
     expect(reasonOf(res)).toBe('IntrospectionUnavailable');
     expect(res.denied_response?.status?.code).toBe(503);
+    // The operator's problem, not the caller's: logged as a warning, like KeysUnavailable.
+    await waitUntil(() => tg!.logs.some((l) => l.reason === 'IntrospectionUnavailable'), 'the decision log line');
+    expect(tg.logs.find((l) => l.reason === 'IntrospectionUnavailable')).toMatchObject({ level: 'warn' });
     const readyz = await fetch(`http://127.0.0.1:${tg.app.opsPort}/readyz`);
     expect(readyz.status).toBe(200);
     const body = (await readyz.json()) as { introspection: { healthy: boolean; lastError: string }[] };
