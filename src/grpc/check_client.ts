@@ -1,7 +1,6 @@
-import { credentials, loadPackageDefinition, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, makeGenericClientConstructor, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { HEALTH_SERVICE } from './health.js';
 import { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, type CheckResponseMessage } from './protos.js';
 
 /** envoy.config.core.v3.HeaderValueOption.HeaderAppendAction, as numbers arrive from this client. */
@@ -33,10 +32,7 @@ let constructors: Constructors | undefined;
 function load(): Constructors {
   if (!constructors) {
     const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: Number })) as any;
-    // grpc-health-check ships the health.proto it serves.
-    const healthDir = join(createRequire(import.meta.url).resolve('grpc-health-check/package.json'), '..');
-    const health = loadPackageDefinition(loadSync(join(healthDir, 'proto/health/v1/health.proto'), { keepCase: true, enums: String })) as any;
-    constructors = { Authorization: auth.envoy.service.auth.v3.Authorization, Health: health.grpc.health.v1.Health };
+    constructors = { Authorization: auth.envoy.service.auth.v3.Authorization, Health: makeGenericClientConstructor(HEALTH_SERVICE, 'grpc.health.v1.Health') };
   }
   return constructors;
 }

@@ -1,14 +1,41 @@
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { removeStaleSocket } from '../net/unix_socket.js';
 import { batchPerTurn } from './batch_per_turn.js';
 import type { CheckHandler, CheckServiceDeps } from './check_service.js';
 import { createCheckHandler } from './check_service.js';
 import { decodeCheckRequest } from './decode_check_request.js';
 import { encodeCheckResponse } from './encode_check_response.js';
-import { loadAuthorizationService, type CheckRequestMessage, type CheckResponseMessage } from './protos.js';
+import { HEALTH_SERVICE, HealthService } from './health.js';
+import type { CheckRequestMessage, CheckResponseMessage } from './protos.js';
 
 export const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+
+/**
+ * Authorization/Check with tokengate's own codec, which decodes only what the pipeline reads and encodes without
+ * building message objects; defined by hand, so serving loads no .proto files (the client side does, see protos.ts).
+ */
+const CHECK_METHOD: MethodDefinition<CheckRequestMessage, CheckResponseMessage> = {
+  path: `/${AUTHORIZATION_SERVICE}/Check`,
+  requestStream: false,
+  responseStream: false,
+  requestDeserialize: decodeCheckRequest,
+  responseSerialize: encodeCheckResponse,
+  // A server never encodes a request or decodes a response.
+  requestSerialize: () => {
+    throw new Error('Check requests are not encoded by the server');
+  },
+  responseDeserialize: () => {
+    throw new Error('Check responses are not decoded by the server');
+  },
+};
 
 export interface GrpcServer {
   /** `host:port` actually bound (the port resolved when 0 was asked), or `unix:/path`. */
@@ -27,9 +54,6 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
     // answered with a denial, not a RESOURCE_EXHAUSTED error that leaves the outcome to Envoy's failure mode.
     'grpc.max_receive_message_length': 9 * 1024 * 1024,
   });
-  const definition = loadAuthorizationService();
-  // Our own codec for Check: it decodes only what the pipeline reads and encodes without building message objects.
-  const check = { ...definition.Check!, requestDeserialize: decodeCheckRequest, responseSerialize: encodeCheckResponse };
   const handleCheck = batchPerTurn<Parameters<CheckHandler>>(createCheckHandler(deps), (err, _call, callback) => {
     deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'check handler failed');
     // Envoy applies failure_mode_allow to a gRPC error; tokengate's envoy.yaml keeps it false, so this denies.
@@ -39,9 +63,9 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
     Check: (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) =>
       handleCheck(call, callback, process.hrtime.bigint()),
   };
-  server.addService({ ...definition, Check: check }, checkService);
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
-  health.addToServer(server);
+  server.addService({ Check: CHECK_METHOD }, checkService);
+  const health = new HealthService({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
+  server.addService(HEALTH_SERVICE, health.implementation);
 
   if (address.startsWith('unix:')) await removeStaleSocket(address.slice('unix:'.length));
   const port = await new Promise<number>((resolve, reject) => {
@@ -68,4 +92,3 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
     },
   };
 }
-
