@@ -19,6 +19,8 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 
   tokengate serve --config FILE     run the server (or TOKENGATE_CONFIG=FILE)
   tokengate validate FILE           check a config; prints every problem as "path: message"
+  tokengate test FILE... [--config CONFIG] [--json]
+                                    run a file of table-driven cases against a config, offline (exit 1 on a failure)
   tokengate explain --config FILE --token JWT [--method GET] [--path /orders] [--host api.example.com]
                   [--header k=v ...] [--policy NAME] [--json]
                                     show how the config decides one request, check by check (exit 0 allow, 1 deny)
@@ -37,6 +39,7 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer, 'import-apim': importApim };
+COMMANDS.test = async (args) => (await import('./test_command/command.js')).testCommand(args);
 
 // Commands that need jose or an XML parser load them when run, so `serve` starts without them.
 async function importApim(args: string[]): Promise<number> {

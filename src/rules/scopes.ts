@@ -1,6 +1,7 @@
 /**
  * The token's scopes as one list, whichever claim and shape the issuer uses: `scope` as a space-delimited string
- * (RFC 8693 §4.2, RFC 9068 §2.2.3), `scp` as a string (Entra ID) or an array of strings (Okta, some Keycloak mappers).
+ * (RFC 8693 §4.2, RFC 9068 §2.2.3), `scp` as a string (Entra ID) or an array of strings (Okta, some Keycloak
+ * mappers).
  * Both claims are read when both are present; an element that is not a string is no scope.
  */
 export function scopesOf(claims: Readonly<Record<string, unknown>>): string[] {
