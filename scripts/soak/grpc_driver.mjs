@@ -1,13 +1,13 @@
 // Sends the checks straight to tokengate: envoy.service.auth.v3.Authorization/Check over grpc-js, shaped as Envoy's
 // ext_authz filter sends them for the shipped envoy.yaml's /orders route.
 //
-// Why a byte budget per connection: grpc-js on Node's HTTP/2 client strands a request whose DATA frame does not fit
-// in the connection's send window. The server (Node's HTTP/2, as tokengate runs it) grants a 64 KiB connection window
-// and returns it in WINDOW_UPDATEs of 32 KiB as it reads; once a burst of requests has used it up, the request whose
-// body straddles the edge is sent in part and the rest never follows: its bytes stay in the client stream's write
-// queue until the deadline (docs/reliability.md, "Soak", has the evidence, and a reproduction without tokengate).
-// That is one lost check per 32 KiB of requests sent while the window is exhausted, which is what the 14-minute soak
-// lost. A connection whose outstanding request bytes stay under half the window can never run out of it (the server
+// Why a byte budget per connection: Node's HTTP/2 client (which grpc-js uses) strands a request that does not fit in
+// the connection's send window. The server (Node's HTTP/2, as tokengate runs it) grants a 64 KiB connection window and
+// returns it in WINDOW_UPDATEs of 32 KiB as it reads; once a burst of requests has used it up, the request whose body
+// straddles the edge never goes out: its bytes stay in the client stream's write queue until the deadline
+// (docs/reliability.md, "Soak", has the evidence; soak/window_stall_repro.mjs reproduces it without tokengate, with
+// grpc-js and with node:http2 alone). That is one lost check per 32 KiB of requests sent while the window is exhausted,
+// which is what the 14-minute soak lost. A connection whose outstanding request bytes stay under half the window can never run out of it (the server
 // has consumed, or still holds unread, at most that much more than it has acknowledged), so no request is ever split
 // by flow control; the checks are spread over `connections` connections so that the budget does not limit the rate.
 import { join } from 'node:path';

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Reproduces, without tokengate, the lost checks of the 14-minute soak (docs/reliability.md, "Soak"): a grpc-js client
-// on Node's HTTP/2 that sends more request bytes at once than the server's 64 KiB connection window leaves one unary
-// call per window refill hanging until its deadline; the server never sees that call.
+// Reproduces, without tokengate, the lost checks of the 14-minute soak (docs/reliability.md, "Soak"): a client on
+// Node's HTTP/2 (grpc-js, or node:http2 itself with --raw) that sends more request bytes at once than the server's
+// 64 KiB connection window leaves one unary call per window refill hanging until its deadline; the server never sees
+// that call.
 //
 //   node scripts/soak/window_stall_repro.mjs                      # 1 connection, no budget: calls 98, 198, ... lost
+//   node scripts/soak/window_stall_repro.mjs --raw                # the same calls lost without grpc-js
 //   node scripts/soak/window_stall_repro.mjs --budget 24576       # the soak's rule: no call lost
 //   options: --connections 1 --seconds 3 --burst-ms 100 --rate 1500 --work-us 100 --size 660
 //
@@ -13,6 +15,7 @@
 // under that many bytes (queueing the rest). It prints the calls lost and whether the server ever handled them.
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
+import { connect, constants } from 'node:http2';
 import { parseArgs } from 'node:util';
 
 const { values: o } = parseArgs({
@@ -25,6 +28,7 @@ const { values: o } = parseArgs({
     'work-us': { type: 'string', default: '100' },
     size: { type: 'string', default: '660' },
     server: { type: 'boolean', default: false },
+    raw: { type: 'boolean', default: false },
   },
 });
 const [connections, budget, seconds, burstMs, rate, workUs, size] = [
@@ -58,12 +62,7 @@ if (o.server) {
 } else {
   const child = fork(new URL(import.meta.url).pathname, ['--server', '--work-us', String(workUs)]);
   const port = await new Promise((resolve) => child.once('message', resolve));
-  const Client = grpc.makeGenericClientConstructor(service);
-  const options = { 'grpc.use_local_subchannel_pool': 1 }; // one connection per client
-  const conns = Array.from({ length: connections }, () => ({
-    client: new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), options),
-    bytes: 0,
-  }));
+  const conns = Array.from({ length: connections }, () => ({ echo: o.raw ? rawEcho(port) : grpcEcho(port), bytes: 0 }));
   const queue = [];
   const lost = [];
   let n = 0;
@@ -78,7 +77,7 @@ if (o.server) {
       body.writeUInt32BE(i, 0);
       conn.bytes += size + 5;
       outstanding++;
-      conn.client.Echo(body, { deadline: Date.now() + 2000 }, (err) => {
+      conn.echo(body, (err) => {
         conn.bytes -= size + 5;
         outstanding--;
         if (err) lost.push(i);
@@ -104,4 +103,43 @@ if (o.server) {
       ` (${neverHandled} never reached the server handler)${lost.length ? `; first lost: ${lost.slice(0, 8).join(', ')}` : ''}`,
   );
   process.exit(0);
+}
+
+/** A grpc-js client on a connection of its own: echo(body, callback) with a 2 s deadline. */
+function grpcEcho(port) {
+  const Client = grpc.makeGenericClientConstructor(service);
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  return (body, callback) => client.Echo(body, { deadline: Date.now() + 2000 }, callback);
+}
+
+/** The same call on a node:http2 session, framed by hand (5-byte gRPC prefix), cancelled after 2 s. */
+function rawEcho(port) {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  return (body, callback) => {
+    const headers = { ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' };
+    const stream = session.request(headers);
+    let status;
+    let done = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      callback(err);
+    };
+    const timer = setTimeout(() => {
+      finish(new Error('deadline'));
+      stream.close(constants.NGHTTP2_CANCEL);
+    }, 2000);
+    stream.on('trailers', (trailers) => (status = trailers['grpc-status']));
+    stream.on('data', () => {});
+    stream.on('error', () => {});
+    stream.on('close', () => finish(status === '0' ? null : new Error(`grpc-status ${status}`)));
+    const framed = Buffer.alloc(body.length + 5);
+    framed.writeUInt32BE(body.length, 1);
+    body.copy(framed, 5);
+    stream.end(framed);
+  };
 }
