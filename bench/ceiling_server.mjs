@@ -26,7 +26,8 @@ if (workers > 1 && cluster.isPrimary) {
   let listening = 0;
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('message', (_worker, msg) => {
-    if (msg === 'listening' && ++listening === workers) process.stdout.write(`ready ${values.address} workers=${workers}\n`);
+    if (msg === 'listening' && ++listening === workers)
+      process.stdout.write(`ready ${values.address} workers=${workers}\n`);
   });
   cluster.on('exit', (_w, code, signal) => {
     process.stderr.write(`ceiling_server: a worker exited (${signal ?? code}); stopping\n`);
@@ -42,7 +43,10 @@ if (workers > 1 && cluster.isPrimary) {
   const grpc = await import('@grpc/grpc-js');
   const { loadAuthorizationService } = await import(join(ROOT, 'dist', 'grpc', 'protos.js'));
   // Same options as tokengate's startGrpcServer.
-  const server = new grpc.Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.max_receive_message_length': 1024 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_concurrent_streams': 1000,
+    'grpc.max_receive_message_length': 1024 * 1024,
+  });
   const ALLOW = { status: { code: 0 } };
   server.addService(loadAuthorizationService(), {
     Check(call, callback) {
@@ -50,7 +54,9 @@ if (workers > 1 && cluster.isPrimary) {
     },
   });
   await new Promise((resolve, reject) =>
-    server.bindAsync(values.address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    server.bindAsync(values.address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
   );
   if (cluster.isWorker) process.send?.('listening');
   else process.stdout.write(`ready ${values.address}\n`);

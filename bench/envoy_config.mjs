@@ -104,7 +104,10 @@ export function envoyBenchConfig(variant, ports, auth) {
       check_settings: { context_extensions: { policy: auth.policy } },
     };
   }
-  filters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
+  filters.push({
+    name: 'envoy.filters.http.router',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+  });
 
   const h2 = {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -117,7 +120,12 @@ export function envoyBenchConfig(variant, ports, auth) {
     type: 'STATIC',
     connect_timeout: '1s',
     typed_extension_protocol_options: h2,
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] },
+      ],
+    },
   });
   const clusters = [cluster('upstream_grpc', ports.upstreamPort)];
   // Both ext_authz variants name the cluster `tokengate`, so the filter config is byte-for-byte the same.
@@ -137,7 +145,8 @@ export function envoyBenchConfig(variant, ports, auth) {
                 {
                   name: 'envoy.filters.network.http_connection_manager',
                   typed_config: {
-                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    '@type':
+                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: 'bench',
                     codec_type: 'AUTO',
                     route_config: {
@@ -186,16 +195,27 @@ export function defaultEnvoyBin() {
 }
 
 export function validateEnvoyConfig(envoyBin, file) {
-  return execFileSync(envoyBin, ['--mode', 'validate', '-c', file, '--log-level', 'warn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(envoyBin, ['--mode', 'validate', '-c', file, '--log-level', 'warn'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { validate: { type: 'boolean', default: false }, envoy: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { validate: { type: 'boolean', default: false }, envoy: { type: 'string' } },
+  });
   const envoy = values.envoy ?? defaultEnvoyBin();
   const files = writeEnvoyConfigs(
     join(HERE, 'out', 'envoy'),
     { listenerPort: 18500, adminPort: 18501, upstreamPort: 18502, tokengatePort: 18491, authzCeilingPort: 18503 },
-    { jwksFile: join(HERE, 'out', 'data', 'jwks.json'), issuer: 'http://127.0.0.1:18480', audience: 'api://tokengate-bench', scope: 'orders.read', policy: 'orders' },
+    {
+      jwksFile: join(HERE, 'out', 'data', 'jwks.json'),
+      issuer: 'http://127.0.0.1:18480',
+      audience: 'api://tokengate-bench',
+      scope: 'orders.read',
+      policy: 'orders',
+    },
   );
   for (const [v, f] of Object.entries(files)) {
     if (values.validate) {

@@ -6,7 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' } },
+});
 if (positionals.length !== 1) {
   process.stderr.write('usage: node bench/profile_summary.mjs FILE.cpuprofile [--top N]\n');
   process.exit(2);
@@ -30,7 +33,12 @@ const where = (cf) => {
   if (!url) return cf.functionName.startsWith('(') ? cf.functionName : '(native/builtin)';
   const nm = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
   if (nm) return nm[1];
-  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:(internal\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const dist = url.match(/\/dist\/(.*)$/);
   if (dist) return `tokengate:${dist[1]}`;
   return url.replace(/^file:\/\//, '');

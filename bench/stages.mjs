@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readDelimited } from './make_data.mjs';
+import { readDelimited } from './lib/delimited.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', 'out', 'data');
@@ -100,30 +100,44 @@ async function time(fn) {
 const decoded = requests.map((b) => service.requestDeserialize(b));
 const authzRequests = decoded.map(toAuthzRequest);
 const decisions = [];
-for (let i = 0; i < authzRequests.length && i < 2000; i++) decisions.push(await authorize(authzRequests[i], runtime, { deadlineMs: 1000 }));
+for (let i = 0; i < authzRequests.length && i < 2000; i++)
+  decisions.push(await authorize(authzRequests[i], runtime, { deadlineMs: 1000 }));
 const allowed = decisions.filter((d) => d.allowed).length;
 
 /** [label, one step for request i] */
 const stages = [
-  ['ceiling: decode request + encode {status: OK}', (i) => {
-    service.requestDeserialize(pick(i));
-    service.responseSerialize(ALLOW);
-  }],
+  [
+    'ceiling: decode request + encode {status: OK}',
+    (i) => {
+      service.requestDeserialize(pick(i));
+      service.responseSerialize(ALLOW);
+    },
+  ],
   ['decode request (proto-loader)', (i) => service.requestDeserialize(pick(i))],
   ['decode request (tokengate)', (i) => decodeCheckRequest(pick(i))],
   ['toAuthzRequest', (i) => toAuthzRequest(decoded[i % decoded.length])],
   ['authorize', (i) => authorize(authzRequests[i % authzRequests.length], runtime, { deadlineMs: 1000 })],
   ['toCheckResponse', (i) => toCheckResponse(decisions[i % decisions.length])],
-  ['encode response (proto-loader)', (i) => service.responseSerialize(toCheckResponse(decisions[i % decisions.length]))],
+  [
+    'encode response (proto-loader)',
+    (i) => service.responseSerialize(toCheckResponse(decisions[i % decisions.length])),
+  ],
   ['encode response (tokengate)', (i) => encodeCheckResponse(toCheckResponse(decisions[i % decisions.length]))],
-  ['record: metrics + decision log line', (i) => recordDecision(deps, decisions[i % decisions.length], authzRequests[i % authzRequests.length].requestId, 0.0001)],
-  ['handler end to end (decode → answer → encode)', (i) =>
-    new Promise((resolve) => {
-      handler({ request: decodeCheckRequest(pick(i)) }, (_err, response) => {
-        encodeCheckResponse(response);
-        resolve();
-      });
-    })],
+  [
+    'record: metrics + decision log line',
+    (i) =>
+      recordDecision(deps, decisions[i % decisions.length], authzRequests[i % authzRequests.length].requestId, 0.0001),
+  ],
+  [
+    'handler end to end (decode → answer → encode)',
+    (i) =>
+      new Promise((resolve) => {
+        handler({ request: decodeCheckRequest(pick(i)) }, (_err, response) => {
+          encodeCheckResponse(response);
+          resolve();
+        });
+      }),
+  ],
 ];
 
 if (values.only) stages.splice(1, stages.length, ...stages.slice(1).filter(([label]) => label.includes(values.only)));
@@ -136,6 +150,9 @@ for (let round = 0; round < ROUNDS; round++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = stages.map(([label], s) => ({ label, us: median(samples[s]) }));
 const base = rows[0].us;
-process.stdout.write(`set ${values.set}: ${requests.length} requests, ${allowed}/${decisions.length} sampled allowed, n=${N}, median of ${ROUNDS} rounds\n`);
-for (const r of rows) process.stdout.write(`${r.us.toFixed(2).padStart(8)} µs  ${(r.us / base).toFixed(2).padStart(5)}×  ${r.label}\n`);
+process.stdout.write(
+  `set ${values.set}: ${requests.length} requests, ${allowed}/${decisions.length} sampled allowed, n=${N}, median of ${ROUNDS} rounds\n`,
+);
+for (const r of rows)
+  process.stdout.write(`${r.us.toFixed(2).padStart(8)} µs  ${(r.us / base).toFixed(2).padStart(5)}×  ${r.label}\n`);
 process.exit(0);
