@@ -12,7 +12,10 @@ import { plainXmlMessage } from '../../src/apim/xml.js';
 import { buildRuntime } from '../../src/authz/runtime.js';
 import { parseConfigText } from '../../src/config/load.js';
 
-const BUNDLE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'apim', 'certs', 'jwt-signer.bundle.pem'), 'utf8');
+const BUNDLE = readFileSync(
+  join(import.meta.dirname, '..', 'fixtures', 'apim', 'certs', 'jwt-signer.bundle.pem'),
+  'utf8',
+);
 const KEY = 'k/9yGJ8romhH9efOXboQvJG71JAQ0xArjZGqAcQdB84=';
 
 function importXml(
@@ -24,7 +27,9 @@ function importXml(
     name: 'api',
     allowPartial: options.allowPartial,
     namedValues: new Map(Object.entries(options.namedValues ?? {})),
-    certificates: new Map(Object.entries(options.certificates ?? {}).map(([id, pem]) => [id, { file: `${id}.pem`, pem }])),
+    certificates: new Map(
+      Object.entries(options.certificates ?? {}).map(([id, pem]) => [id, { file: `${id}.pem`, pem }]),
+    ),
   });
 }
 
@@ -41,10 +46,26 @@ const jwt = (inner: string, attrs = 'header-name="Authorization"') =>
 
 describe('template placeholders are gaps, as named values are', () => {
   it.each([
-    ['${openid-config-url}', '<openid-config url="${openid-config-url}" />', 'template placeholder ${openid-config-url} is not a value: give it with --named-value "openid-config-url=VALUE"'],
-    ['{jwt_signing_key}', '<issuer-signing-keys><key>{jwt_signing_key}</key></issuer-signing-keys>', 'template placeholder {jwt_signing_key} is not a value: give it with --named-value "jwt_signing_key=VALUE"'],
-    ['${SigningKey}', '<issuer-signing-keys><key>${SigningKey}</key></issuer-signing-keys>', 'template placeholder ${SigningKey} is not a value: give it with --named-value "SigningKey=VALUE"'],
-    ['an article placeholder', '<openid-config url="https://login.microsoftonline.com/{aad-tenant}/v2.0/.well-known/openid-configuration" />', 'template placeholder {aad-tenant} is not a value: give it with --named-value "aad-tenant=VALUE"'],
+    [
+      '${openid-config-url}',
+      '<openid-config url="${openid-config-url}" />',
+      'template placeholder ${openid-config-url} is not a value: give it with --named-value "openid-config-url=VALUE"',
+    ],
+    [
+      '{jwt_signing_key}',
+      '<issuer-signing-keys><key>{jwt_signing_key}</key></issuer-signing-keys>',
+      'template placeholder {jwt_signing_key} is not a value: give it with --named-value "jwt_signing_key=VALUE"',
+    ],
+    [
+      '${SigningKey}',
+      '<issuer-signing-keys><key>${SigningKey}</key></issuer-signing-keys>',
+      'template placeholder ${SigningKey} is not a value: give it with --named-value "SigningKey=VALUE"',
+    ],
+    [
+      'an article placeholder',
+      '<openid-config url="https://login.microsoftonline.com/{aad-tenant}/v2.0/.well-known/openid-configuration" />',
+      'template placeholder {aad-tenant} is not a value: give it with --named-value "aad-tenant=VALUE"',
+    ],
   ])('%s: exit 2, its line and the option that fills it', (_, inner, why) => {
     const r = importXml(jwt(inner));
     expect(r.exitCode).toBe(2);
@@ -52,21 +73,33 @@ describe('template placeholders are gaps, as named values are', () => {
     expect(lines(r)[0]).toContain(why);
   });
 
-  it('a placeholder with spaces and nesting (the article\'s issuer) is one gap, with no option to fill it', () => {
-    const r = importXml(jwt('', 'header-name="Authorization"').replace('https://idp.example.com', '{issuer-value - (ex: https://sts.windows.net/{tenant id}/)}'));
+  it("a placeholder with spaces and nesting (the article's issuer) is one gap, with no option to fill it", () => {
+    const r = importXml(
+      jwt('', 'header-name="Authorization"').replace(
+        'https://idp.example.com',
+        '{issuer-value - (ex: https://sts.windows.net/{tenant id}/)}',
+      ),
+    );
     expect(lines(r)).toEqual([
       'policy.xml:4: <issuer>: template placeholder {issuer-value - (ex: https://sts.windows.net/{tenant id}/)} is not a value: write the value it stands for',
     ]);
   });
 
   it('a regular expression quantifier or plain braces that are no placeholder are values', () => {
-    const r = importXml(jwt(`<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys><required-claims><claim name="code"><value>a{2}</value></claim></required-claims>`));
+    const r = importXml(
+      jwt(
+        `<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys><required-claims><claim name="code"><value>a{2}</value></claim></required-claims>`,
+      ),
+    );
     expect(r.exitCode).toBe(0);
   });
 });
 
 describe('--named-value and --named-values', () => {
-  const XML = jwt('<issuer-signing-keys><key id="{{key-id}}">{{signing-key}}</key></issuer-signing-keys>', 'header-name="{{Token-Header}}"');
+  const XML = jwt(
+    '<issuer-signing-keys><key id="{{key-id}}">{{signing-key}}</key></issuer-signing-keys>',
+    'header-name="{{Token-Header}}"',
+  );
 
   it('fill {{name}} before mapping (names compared without case when not exact); what is written is checked like the rest', () => {
     const r = importXml(XML, { namedValues: { 'key-id': 'k1', 'signing-key': KEY, 'token-header': 'X-Token' } });
@@ -85,14 +118,22 @@ describe('--named-value and --named-values', () => {
   });
 
   it('a value that is a policy expression (APIM allows it) is unmappable, like one written in the file', () => {
-    const r = importXml(XML, { namedValues: { 'key-id': 'k1', 'signing-key': KEY, 'token-header': '@(DateTime.Now.ToString())' } });
-    expect(lines(r)).toEqual([expect.stringMatching(/^policy\.xml:1: <validate-jwt header-name>: policy expression @\(DateTime\.Now\.ToString\(\)\) cannot be evaluated/)]);
+    const r = importXml(XML, {
+      namedValues: { 'key-id': 'k1', 'signing-key': KEY, 'token-header': '@(DateTime.Now.ToString())' },
+    });
+    expect(lines(r)).toEqual([
+      expect.stringMatching(
+        /^policy\.xml:1: <validate-jwt header-name>: policy expression @\(DateTime\.Now\.ToString\(\)\) cannot be evaluated/,
+      ),
+    ]);
   });
 
-  it('a value that fails tokengate\'s checks is reported at the line that used it, without the value', () => {
+  it("a value that fails tokengate's checks is reported at the line that used it, without the value", () => {
     const r = importXml(XML, { namedValues: { 'key-id': 'k1', 'signing-key': 'AAAA', 'token-header': 'X-Token' } });
     expect(r.exitCode).toBe(2);
-    expect(lines(r)).toEqual(['policy.xml:2: <key>: tokengate validate would reject issuerSigningKeys[0]: a symmetric key needs at least 16 bytes']);
+    expect(lines(r)).toEqual([
+      'policy.xml:2: <key>: tokengate validate would reject issuerSigningKeys[0]: a symmetric key needs at least 16 bytes',
+    ]);
   });
 
   it('the command line forms: NAME=VALUE (a value may hold =), and a YAML or JSON map', () => {
@@ -100,31 +141,47 @@ describe('--named-value and --named-values', () => {
     expect(parseNamedValueArg('=x')).toBeUndefined();
     expect(parseNamedValueArg('novalue')).toBeUndefined();
     expect(parseNamedValuesFile('tenant-id: 72f988bf-86f1-41af-91ab-2d7cd011db47\nskew: 120\n')).toEqual(
-      new Map([['tenant-id', '72f988bf-86f1-41af-91ab-2d7cd011db47'], ['skew', '120']]),
+      new Map([
+        ['tenant-id', '72f988bf-86f1-41af-91ab-2d7cd011db47'],
+        ['skew', '120'],
+      ]),
     );
     expect(parseNamedValuesFile('{"a": "b"}')).toEqual(new Map([['a', 'b']]));
-    expect(parseNamedValuesFile('- a\n- b\n')).toEqual({ error: expect.stringMatching(/must be a map of named values/) });
+    expect(parseNamedValuesFile('- a\n- b\n')).toEqual({
+      error: expect.stringMatching(/must be a map of named values/),
+    });
     expect(parseNamedValuesFile('a: { b: c }')).toEqual({ error: 'the value of "a" must be a string' });
     expect(parseNamedValuesFile('a: [')).toEqual({ error: expect.stringMatching(/^not YAML or JSON: /) });
   });
 });
 
 describe('--certificate ID=FILE.pem', () => {
-  const XML = jwt('<issuer-signing-keys><key certificate-id="jwt-signer" /></issuer-signing-keys>\n<decryption-keys><key certificate-id="jwt-signer" /></decryption-keys>');
+  const XML = jwt(
+    '<issuer-signing-keys><key certificate-id="jwt-signer" /></issuer-signing-keys>\n<decryption-keys><key certificate-id="jwt-signer" /></decryption-keys>',
+  );
 
   it('maps certificate-id to the certificate for signing and to the private key for decryption, from one bundle', () => {
     const r = importXml(XML, { certificates: { 'jwt-signer': BUNDLE } });
     expect(r.exitCode).toBe(0);
     const out = body(r);
-    expect((out.issuerSigningKeys as { pem: string }[])[0]!.pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/);
-    expect((out.decryptionKeys as { pem: string }[])[0]!.pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]*-----END PRIVATE KEY-----\n$/);
+    expect((out.issuerSigningKeys as { pem: string }[])[0]!.pem).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n[\s\S]*-----END CERTIFICATE-----\n$/,
+    );
+    expect((out.decryptionKeys as { pem: string }[])[0]!.pem).toMatch(
+      /^-----BEGIN PRIVATE KEY-----\n[\s\S]*-----END PRIVATE KEY-----\n$/,
+    );
     validates(r.yaml!);
   });
 
   it('a file without the block a purpose needs is a gap that says which; an encrypted key is refused', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const spki = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    const encrypted = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string;
+    const encrypted = privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'x',
+    }) as string;
     expect(lines(importXml(XML, { certificates: { 'jwt-signer': spki } }))).toEqual([
       'policy.xml:3: <key certificate-id>: jwt-signer.pem holds no PRIVATE KEY block: decryption needs the private key (a certificate is public)',
     ]);
@@ -143,7 +200,11 @@ describe('--certificate ID=FILE.pem', () => {
 
 describe('every key and URL is checked as tokengate validate checks it', () => {
   it('a 4-byte symmetric decryption key (no JWE algorithm uses it) is refused at its line', () => {
-    const r = importXml(jwt(`<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys>\n<decryption-keys><key id="enc">${randomBytes(4).toString('base64')}</key></decryption-keys>`));
+    const r = importXml(
+      jwt(
+        `<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys>\n<decryption-keys><key id="enc">${randomBytes(4).toString('base64')}</key></decryption-keys>`,
+      ),
+    );
     expect(r.exitCode).toBe(2);
     expect(lines(r)).toEqual([
       'policy.xml:3: <key>: tokengate validate would reject decryptionKeys[0]: decryption key: a symmetric key needs at least 16 bytes: no JWE algorithm uses fewer',
@@ -168,9 +229,10 @@ describe('every key and URL is checked as tokengate validate checks it', () => {
 <audiences><audience>api://orders</audience></audiences></validate-azure-ad-token>`;
     const r = importXml(xml);
     expect(r.exitCode).toBe(0);
-    expect((parseYaml(r.yaml!) as { policies: { validateAzureAdToken: { authority: string } }[] }).policies[0]!.validateAzureAdToken.authority).toBe(
-      'https://login.microsoftonline.us',
-    );
+    expect(
+      (parseYaml(r.yaml!) as { policies: { validateAzureAdToken: { authority: string } }[] }).policies[0]!
+        .validateAzureAdToken.authority,
+    ).toBe('https://login.microsoftonline.us');
     validates(r.yaml!);
   });
 });
@@ -179,12 +241,28 @@ describe('--allow-partial with a token location it cannot map denies every reque
   it.each([
     ['a form field', '@(context.Request.Body.As<IDictionary<string, string>>(preserveContent: true)["access_token"])'],
     ['a context variable', '@((string)context.Variables["token"])'],
-    ['the Authorization header cut by hand', '@(context.Request.Headers.GetValueOrDefault("Authorization","").Split(\' \').Last())'],
+    [
+      'the Authorization header cut by hand',
+      '@(context.Request.Headers.GetValueOrDefault("Authorization","").Split(\' \').Last())',
+    ],
   ])('%s: a required claim no token carries is added', (_, expression) => {
-    const r = importXml(jwt(`<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys>`, `token-value="${expression.replaceAll('"', '&quot;')}"`), { allowPartial: true });
+    const r = importXml(
+      jwt(
+        `<issuer-signing-keys><key>${KEY}</key></issuer-signing-keys>`,
+        `token-value="${expression.replaceAll('"', '&quot;')}"`,
+      ),
+      { allowPartial: true },
+    );
     expect(r.exitCode).toBe(0);
     const claims = parseConfigText(r.yaml!).policies[0]!.validateJwt.requiredClaims;
-    expect(claims).toEqual([{ name: expect.stringMatching(/^\["<unmappable at policy\.xml:1: token location token-value=/), match: 'all', separator: undefined, values: [] }]);
+    expect(claims).toEqual([
+      {
+        name: expect.stringMatching(/^\["<unmappable at policy\.xml:1: token location token-value=/),
+        match: 'all',
+        separator: undefined,
+        values: [],
+      },
+    ]);
   });
 });
 
@@ -201,7 +279,9 @@ describe('XML errors in one plain sentence', () => {
   });
 
   it('with FILE:LINE', () => {
-    expect(lines(importXml('<policies>\n<validate-jwt header-name=Authorization>\n</validate-jwt></policies>'))).toEqual([
+    expect(
+      lines(importXml('<policies>\n<validate-jwt header-name=Authorization>\n</validate-jwt></policies>')),
+    ).toEqual([
       'policy.xml:2: not well-formed XML: the attribute value Authorization is not in quotes: write name="value"',
     ]);
   });
