@@ -54,7 +54,10 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
         { contentType: aggregator.contentType, text: () => aggregator.clusterMetrics() },
       )
     : undefined;
-  log.info({ workers: config.server.workers, grpc: config.server.grpcAddress, http: config.server.httpAddress }, 'tokengate primary started');
+  log.info(
+    { workers: config.server.workers, grpc: config.server.grpcAddress, http: config.server.httpAddress },
+    'tokengate primary started',
+  );
 
   const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   process.on('SIGHUP', () => workers().forEach((w) => w.process.kill('SIGHUP')));
@@ -64,7 +67,10 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     log.info({ signal }, 'shutting down workers');
     const exits = workers().map((w) => new Promise((resolve) => w.once('exit', resolve)));
     workers().forEach((w) => w.process.kill('SIGTERM'));
-    const force = setTimeout(() => workers().forEach((w) => w.process.kill('SIGKILL')), config.server.shutdownGraceSeconds * 1000 + 2000);
+    const force = setTimeout(
+      () => workers().forEach((w) => w.process.kill('SIGKILL')),
+      config.server.shutdownGraceSeconds * 1000 + 2000,
+    );
     await Promise.all(exits);
     clearTimeout(force);
     await ops?.close();

@@ -61,9 +61,12 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
     const named = request.contextExtensions.policy;
     const policy = config.policies.find((p) => p.name === named) ?? config.policies[0];
     const location = policy?.validateJwt.token ?? { kind: 'header', name: 'authorization', scheme: 'Bearer' };
-    if (location.kind === 'header') headers[location.name] = location.scheme ? `${location.scheme} ${request.token}` : request.token;
+    if (location.kind === 'header')
+      headers[location.name] = location.scheme ? `${location.scheme} ${request.token}` : request.token;
     else if (location.kind === 'cookie') headers.cookie = `${location.name}=${request.token}`;
-    else headers[':path'] = `${request.path}${request.path.includes('?') ? '&' : '?'}${location.name}=${encodeURIComponent(request.token)}`;
+    else
+      headers[':path'] =
+        `${request.path}${request.path.includes('?') ? '&' : '?'}${location.name}=${encodeURIComponent(request.token)}`;
   }
   return {
     method: request.method.toUpperCase(),
@@ -76,7 +79,8 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
 }
 
 function describe(steps: readonly TraceStep[], decision: Decision): Explanation {
-  const pairs = (list: readonly { key: string; value: string }[]) => Object.fromEntries(list.map((h) => [h.key, h.value]));
+  const pairs = (list: readonly { key: string; value: string }[]) =>
+    Object.fromEntries(list.map((h) => [h.key, h.value]));
   if (!decision.allowed) {
     return {
       steps,
@@ -115,11 +119,13 @@ export function formatExplanation(e: Explanation): string {
     for (const [k, v] of Object.entries(e.responseHeaders)) lines.push(`  response header ${k}: ${v}`);
     lines.push(`  body: ${e.body}`);
   } else {
-    lines.push(e.decision === 'allow'
-      ? `decision: ALLOW by policy ${e.policy}`
-      : e.reportOnly === 'rule'
-        ? `decision: ALLOW by policy ${e.policy} (a report-only rule would deny: ${e.reason})`
-        : `decision: ALLOW (report-only policy ${e.policy} would deny: ${e.reason})`);
+    lines.push(
+      e.decision === 'allow'
+        ? `decision: ALLOW by policy ${e.policy}`
+        : e.reportOnly === 'rule'
+          ? `decision: ALLOW by policy ${e.policy} (a report-only rule would deny: ${e.reason})`
+          : `decision: ALLOW (report-only policy ${e.policy} would deny: ${e.reason})`,
+    );
     for (const [k, v] of Object.entries(e.upstreamHeaders)) lines.push(`  upstream header ${k}: ${v}`);
     for (const k of e.headersToRemove) lines.push(`  upstream header removed: ${k}`);
   }

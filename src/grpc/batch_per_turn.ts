@@ -12,7 +12,10 @@
  * `handle` must not throw; if it does, `onError` gets the error and that call's arguments, and the calls queued
  * behind it still run.
  */
-export function batchPerTurn<Args extends unknown[]>(handle: (...args: Args) => void, onError: (err: unknown, ...args: Args) => void): (...args: Args) => void {
+export function batchPerTurn<Args extends unknown[]>(
+  handle: (...args: Args) => void,
+  onError: (err: unknown, ...args: Args) => void,
+): (...args: Args) => void {
   let queue: Args[] = [];
   let flushPending = false;
 

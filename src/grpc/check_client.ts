@@ -1,10 +1,20 @@
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, type Client, type ServiceClientConstructor } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  makeGenericClientConstructor,
+  type Client,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { HEALTH_SERVICE } from './health.js';
 import { EXTERNAL_AUTH_PROTO, LOADER_OPTIONS, type CheckResponseMessage } from './protos.js';
 
 /** envoy.config.core.v3.HeaderValueOption.HeaderAppendAction, as numbers arrive from this client. */
-export const HEADER_APPEND_ACTION = { APPEND_IF_EXISTS_OR_ADD: 0, ADD_IF_ABSENT: 1, OVERWRITE_IF_EXISTS_OR_ADD: 2 } as const;
+export const HEADER_APPEND_ACTION = {
+  APPEND_IF_EXISTS_OR_ADD: 0,
+  ADD_IF_ABSENT: 1,
+  OVERWRITE_IF_EXISTS_OR_ADD: 2,
+} as const;
 
 type ReplyHeader = { header: { key: string; value: string }; append_action?: number };
 
@@ -32,7 +42,10 @@ let constructors: Constructors | undefined;
 function load(): Constructors {
   if (!constructors) {
     const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: Number })) as any;
-    constructors = { Authorization: auth.envoy.service.auth.v3.Authorization, Health: makeGenericClientConstructor(HEALTH_SERVICE, 'grpc.health.v1.Health') };
+    constructors = {
+      Authorization: auth.envoy.service.auth.v3.Authorization,
+      Health: makeGenericClientConstructor(HEALTH_SERVICE, 'grpc.health.v1.Health'),
+    };
   }
   return constructors;
 }
@@ -43,14 +56,20 @@ type Unary = (request: object, options: { deadline: number }, callback: (err: Er
 export function createCheckClient(address: string, options: { ownConnection?: boolean } = {}): CheckClient {
   const { Authorization, Health } = load();
   const channelOptions = options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
-  const auth = new Authorization(address, credentials.createInsecure(), channelOptions) as unknown as Client & { Check: Unary };
+  const auth = new Authorization(address, credentials.createInsecure(), channelOptions) as unknown as Client & {
+    Check: Unary;
+  };
   const health = new Health(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
   return {
     check: (request, timeoutMs = 10_000) =>
-      new Promise((resolve, reject) => auth.Check(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)))),
+      new Promise((resolve, reject) =>
+        auth.Check(request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+      ),
     health: (service = '') =>
       new Promise((resolve, reject) =>
-        health.Check({ service }, { deadline: Date.now() + 5_000 }, (err, res: { status: string }) => (err ? reject(err) : resolve(res.status))),
+        health.Check({ service }, { deadline: Date.now() + 5_000 }, (err, res: { status: string }) =>
+          err ? reject(err) : resolve(res.status),
+        ),
       ),
     close() {
       auth.close();

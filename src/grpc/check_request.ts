@@ -10,7 +10,8 @@ const NO_STRINGS: Readonly<Record<string, string>> = Object.freeze({});
  */
 export function toAuthzRequest(check: CheckRequestMessage): AuthzRequest {
   const http = check.attributes?.request?.http;
-  const headers = http?.headers && Object.keys(http.headers).length > 0 ? http.headers : foldHeaderMap(http?.header_map?.headers);
+  const headers =
+    http?.headers && Object.keys(http.headers).length > 0 ? http.headers : foldHeaderMap(http?.header_map?.headers);
   const authority = http?.host || headers[':authority'] || headers.host || '';
   return {
     method: (http?.method || headers[':method'] || '').toUpperCase(),
@@ -22,7 +23,9 @@ export function toAuthzRequest(check: CheckRequestMessage): AuthzRequest {
   };
 }
 
-function foldHeaderMap(list: { key?: string; value?: string; raw_value?: Buffer }[] | undefined): Record<string, string> {
+function foldHeaderMap(
+  list: { key?: string; value?: string; raw_value?: Buffer }[] | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const { key, value, raw_value } of list ?? []) {
     if (!key) continue;

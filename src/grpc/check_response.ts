@@ -71,7 +71,10 @@ function denyResponse(decision: Deny): CheckResponseMessage {
 
 function buildDenyResponse(decision: Deny): CheckResponseMessage {
   const headers = decision.responseHeaders.map((h) => overwrite(h.key, h.value));
-  const fields: Record<string, StructValue> = { 'tokengate.reason': str(decision.reason), 'tokengate.decision': str('deny') };
+  const fields: Record<string, StructValue> = {
+    'tokengate.reason': str(decision.reason),
+    'tokengate.decision': str('deny'),
+  };
   if (decision.policy) fields['tokengate.policy'] = str(decision.policy.name);
   return {
     status: { code: GRPC_CODE[decision.category], message: decision.reason },

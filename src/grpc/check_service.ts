@@ -18,20 +18,22 @@ export function createCheckHandler(deps: CheckServiceDeps) {
     callback: sendUnaryData<CheckResponseMessage>,
     started: bigint = process.hrtime.bigint(),
   ): void => {
-    void decide(call.request, deps).then(({ decision, requestId }) => {
-      let response: CheckResponseMessage;
-      try {
-        response = toCheckResponse(decision);
-      } catch (err) {
-        decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
-        response = toCheckResponse(decision);
-      }
-      callback(null, response);
-      recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
-    }).catch((err: unknown) => {
-      // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the process.
-      deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
-    });
+    void decide(call.request, deps)
+      .then(({ decision, requestId }) => {
+        let response: CheckResponseMessage;
+        try {
+          response = toCheckResponse(decision);
+        } catch (err) {
+          decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
+          response = toCheckResponse(decision);
+        }
+        callback(null, response);
+        recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
+      })
+      .catch((err: unknown) => {
+        // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the process.
+        deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
+      });
   };
 }
 
@@ -51,11 +53,19 @@ async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Pro
     requestId = req.requestId;
     return { decision: await authorizeTraced(req, runtime, deps.log), requestId };
   } catch (err) {
-    return { decision: deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined), requestId };
+    return {
+      decision: deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined),
+      requestId,
+    };
   }
 }
 
 /** Counts and logs a gRPC check's decision (exported for bench/stages.mjs, which times it alone). */
-export function recordDecision(deps: CheckServiceDeps, decision: Decision, requestId: string | undefined, seconds: number): void {
+export function recordDecision(
+  deps: CheckServiceDeps,
+  decision: Decision,
+  requestId: string | undefined,
+  seconds: number,
+): void {
   recordAnyDecision(deps, decision, requestId, seconds, 'grpc');
 }

@@ -41,7 +41,8 @@ function decodeAttributes(r: ProtoReader, end: number, attributes: Attributes): 
       attributes.request ??= {};
       while (r.pos < requestEnd) {
         const rt = r.uint32();
-        if (rt === tag(2, LEN)) attributes.request.http = decodeHttp(r, r.uint32() + r.pos, attributes.request.http ?? {});
+        if (rt === tag(2, LEN))
+          attributes.request.http = decodeHttp(r, r.uint32() + r.pos, attributes.request.http ?? {});
         else r.skipType(rt & 7);
       }
     } else if (t === tag(10, LEN)) {
@@ -59,11 +60,21 @@ function decodeHttp(r: ProtoReader, end: number, http: HttpRequest): HttpRequest
   while (r.pos < end) {
     const t = r.uint32();
     switch (t) {
-      case tag(1, LEN): http.id = r.string(); break;
-      case tag(2, LEN): http.method = r.string(); break;
-      case tag(3, LEN): readMapEntry(r, r.uint32() + r.pos, (http.headers ??= {})); break;
-      case tag(4, LEN): http.path = r.string(); break;
-      case tag(5, LEN): http.host = r.string(); break;
+      case tag(1, LEN):
+        http.id = r.string();
+        break;
+      case tag(2, LEN):
+        http.method = r.string();
+        break;
+      case tag(3, LEN):
+        readMapEntry(r, r.uint32() + r.pos, (http.headers ??= {}));
+        break;
+      case tag(4, LEN):
+        http.path = r.string();
+        break;
+      case tag(5, LEN):
+        http.host = r.string();
+        break;
       case tag(13, LEN): {
         const mapEnd = r.uint32() + r.pos;
         const map = (http.header_map ??= {});
@@ -74,7 +85,8 @@ function decodeHttp(r: ProtoReader, end: number, http: HttpRequest): HttpRequest
         }
         break;
       }
-      default: r.skipType(t & 7);
+      default:
+        r.skipType(t & 7);
     }
   }
   return http;
@@ -91,7 +103,8 @@ function readMapEntry(r: ProtoReader, end: number, into: Record<string, string>)
     else r.skipType(t & 7);
   }
   // Assigning a key named __proto__ would hit the prototype setter; like proto-loader, keep it as an own property.
-  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
   else into[key] = value;
 }
 

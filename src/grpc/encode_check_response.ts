@@ -78,7 +78,9 @@ class ProtoWriter {
 
   string(value: string): this {
     this.#reserve(5 + value.length * 3);
-    return this.fork().#written(this.#buf.write(value, this.#pos, 'utf8')).ldelim();
+    return this.fork()
+      .#written(this.#buf.write(value, this.#pos, 'utf8'))
+      .ldelim();
   }
 
   /** Starts a length-delimited body; ldelim() closes it. */

@@ -60,8 +60,10 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
     callback({ code: status.INTERNAL, details: 'internal error' });
   });
   const checkService: UntypedServiceImplementation = {
-    Check: (call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>, callback: sendUnaryData<CheckResponseMessage>) =>
-      handleCheck(call, callback, process.hrtime.bigint()),
+    Check: (
+      call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
+      callback: sendUnaryData<CheckResponseMessage>,
+    ) => handleCheck(call, callback, process.hrtime.bigint()),
   };
   server.addService({ Check: CHECK_METHOD }, checkService);
   const health = new HealthService({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
@@ -69,7 +71,9 @@ export async function startGrpcServer(address: string, deps: CheckServiceDeps): 
 
   if (address.startsWith('unix:')) await removeStaleSocket(address.slice('unix:'.length));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) =>
+      err ? reject(err) : resolve(boundPort),
+    );
   });
   const bound = address.startsWith('unix:') ? address : `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
 

@@ -8,7 +8,14 @@ export const EXTERNAL_AUTH_PROTO = 'envoy/service/auth/v3/external_auth.proto';
  * Loader options as grpc-js-xds uses them for these protos. `defaults: false` leaves unset fields undefined,
  * which keeps decoding cheap; enums as strings keep responses readable.
  */
-export const LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: [PROTO_DIR] };
+export const LOADER_OPTIONS: Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
 
 /** Loads envoy.service.auth.v3.Authorization from the fetched protos (see scripts/fetch-protos.mjs). */
 export function loadAuthorizationService(): ServiceDefinition {

@@ -16,7 +16,12 @@ export interface JwsAlgorithm {
   readonly signatureLength?: number;
 }
 
-const rsa = (hash: JwsAlgorithm['hash'], kind: 'pkcs1' | 'pss'): JwsAlgorithm => ({ hash, kind, keyTypes: ['RSA'], symmetric: false });
+const rsa = (hash: JwsAlgorithm['hash'], kind: 'pkcs1' | 'pss'): JwsAlgorithm => ({
+  hash,
+  kind,
+  keyTypes: ['RSA'],
+  symmetric: false,
+});
 const hmac = (hash: JwsAlgorithm['hash']): JwsAlgorithm => ({ hash, kind: 'hmac', keyTypes: ['oct'], symmetric: true });
 
 /** The JWS algorithms tokengate knows, the one table of their facts. `none` is not one of them. */

@@ -47,7 +47,11 @@ export function decodeJws(token: string): DecodedJws {
   // Buffer.from(…, 'base64url') silently drops a dangling last character and ignores non-zero padding bits, so
   // `sig`, `sig + "A"` and `sig` with its last character's spare bits changed would all verify: one signed token,
   // many accepted strings (jose's decoder rejects the dangling character). Accept only the canonical encoding.
-  if (!canonicalBase64url(headerSegment) || !canonicalBase64url(payloadSegment) || !canonicalBase64url(signatureSegment)) {
+  if (
+    !canonicalBase64url(headerSegment) ||
+    !canonicalBase64url(payloadSegment) ||
+    !canonicalBase64url(signatureSegment)
+  ) {
     throw invalid('token segment is not canonical base64url');
   }
 
@@ -76,7 +80,8 @@ function malformed(token: string): AuthzError {
   const parts = token.split('.');
   if (parts.length === 5) return invalid('token is encrypted (JWE); this policy accepts signed tokens (JWS) only');
   if (parts.length !== 3) return invalid(`token has ${parts.length} parts; a JWS has 3`);
-  if (!BASE64URL.test(parts[0]!) || !BASE64URL.test(parts[1]!)) return invalid('token header or payload is not base64url');
+  if (!BASE64URL.test(parts[0]!) || !BASE64URL.test(parts[1]!))
+    return invalid('token header or payload is not base64url');
   return invalid('token signature is not base64url');
 }
 
@@ -89,7 +94,8 @@ function parseObject(segment: string, what: 'header' | 'payload'): Record<string
   } catch {
     throw invalid(`token ${what} is not UTF-8 JSON`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`token ${what} is not a JSON object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(`token ${what} is not a JSON object`);
   // JSON.parse keeps the last of duplicate members. RFC 7515 §4 and RFC 7519 §4 let a parser do that only if every
   // consumer does the same; an upstream reading the forwarded payload first-wins would see a different `aud` or `exp`
   // than we checked. Reject instead: the member names written in the text must all survive parsing.
@@ -158,7 +164,8 @@ function countMembers(root: object): number {
 }
 
 const BASE64URL_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 64; i++) BASE64URL_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
+for (let i = 0; i < 64; i++)
+  BASE64URL_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
 
 /** Unpadded base64url whose length is possible and whose last character carries no stray bits (RFC 4648 §3.5). */
 function canonicalBase64url(segment: string): boolean {
@@ -177,11 +184,17 @@ function checkCritical(header: Record<string, unknown>): void {
   // RFC 7797 §6: `b64` must be listed in `crit`. A `b64: false` outside it would have the payload read as base64url
   // by one verifier and as raw bytes by another; refused whatever the value (stricter than jose, which reads it).
   if (header.b64 !== undefined && header.b64 !== true && header.crit === undefined) {
-    throw invalid('token header "b64" must be listed in "crit" (RFC 7797 §6), and unencoded payloads are not allowed in a JWT');
+    throw invalid(
+      'token header "b64" must be listed in "crit" (RFC 7797 §6), and unencoded payloads are not allowed in a JWT',
+    );
   }
   if (header.crit !== undefined) {
     const crit = header.crit;
-    if (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== 'string' || !Object.hasOwn(header, c) || header[c] === undefined)) {
+    if (
+      !Array.isArray(crit) ||
+      crit.length === 0 ||
+      crit.some((c) => typeof c !== 'string' || !Object.hasOwn(header, c) || header[c] === undefined)
+    ) {
       throw invalid('token header "crit" is malformed');
     }
     // RFC 7515 §4.1.11: producers must not list a name twice (jose's JWS verifier lets it through).

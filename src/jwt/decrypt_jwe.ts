@@ -6,12 +6,30 @@ import type { DecryptionKey } from '../keys/import_key.js';
  * too (its iteration count is chosen by the sender: a denial-of-service lever).
  */
 const KEY_MANAGEMENT_ALGORITHMS = [
-  'RSA-OAEP', 'RSA-OAEP-256', 'RSA-OAEP-384', 'RSA-OAEP-512',
-  'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW',
-  'A128KW', 'A192KW', 'A256KW', 'A128GCMKW', 'A192GCMKW', 'A256GCMKW',
+  'RSA-OAEP',
+  'RSA-OAEP-256',
+  'RSA-OAEP-384',
+  'RSA-OAEP-512',
+  'ECDH-ES',
+  'ECDH-ES+A128KW',
+  'ECDH-ES+A192KW',
+  'ECDH-ES+A256KW',
+  'A128KW',
+  'A192KW',
+  'A256KW',
+  'A128GCMKW',
+  'A192GCMKW',
+  'A256GCMKW',
   'dir',
 ];
-const CONTENT_ENCRYPTION_ALGORITHMS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'];
+const CONTENT_ENCRYPTION_ALGORITHMS = [
+  'A128GCM',
+  'A192GCM',
+  'A256GCM',
+  'A128CBC-HS256',
+  'A192CBC-HS384',
+  'A256CBC-HS512',
+];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -39,5 +57,8 @@ export async function decryptJwe(token: string, keys: readonly DecryptionKey[]):
       // Try the next key: the token does not say which one unless it carries a kid we know.
     }
   }
-  throw new AuthzError('JwtInvalid', `encrypted token cannot be decrypted with the policy's ${keys.length} decryption key(s)`);
+  throw new AuthzError(
+    'JwtInvalid',
+    `encrypted token cannot be decrypted with the policy's ${keys.length} decryption key(s)`,
+  );
 }

@@ -30,7 +30,10 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
-    throw new KeyFetchError('ERR_KEYS_REDIRECT', `${url}: redirect to ${response.headers.get('location') ?? '?'} not followed (keys.followRedirects is false)`);
+    throw new KeyFetchError(
+      'ERR_KEYS_REDIRECT',
+      `${url}: redirect to ${response.headers.get('location') ?? '?'} not followed (keys.followRedirects is false)`,
+    );
   }
   if (response.status !== 200) {
     await response.body?.cancel();
@@ -46,7 +49,12 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   return { body, maxAgeSeconds: parseMaxAge(response.headers.get('cache-control')) };
 }
 
-async function readLimited(response: Response, url: string, options: FetchJsonOptions, signal: AbortSignal): Promise<string> {
+async function readLimited(
+  response: Response,
+  url: string,
+  options: FetchJsonOptions,
+  signal: AbortSignal,
+): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > maxBytes) {
@@ -71,13 +79,23 @@ async function readLimited(response: Response, url: string, options: FetchJsonOp
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function timeoutOr(err: unknown, url: string, timeoutMs: number, code: 'ERR_KEYS_NETWORK', signal?: AbortSignal): KeyFetchError {
+function timeoutOr(
+  err: unknown,
+  url: string,
+  timeoutMs: number,
+  code: 'ERR_KEYS_NETWORK',
+  signal?: AbortSignal,
+): KeyFetchError {
   const name = (err as Error)?.name;
   if (name === 'TimeoutError' || name === 'AbortError' || signal?.aborted) {
     return new KeyFetchError('ERR_KEYS_TIMEOUT', `${url}: no answer within ${timeoutMs} ms`, { cause: err });
   }
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return new KeyFetchError(code, `${url}: ${cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error'}`, { cause: err });
+  return new KeyFetchError(
+    code,
+    `${url}: ${cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error'}`,
+    { cause: err },
+  );
 }
 
 export function parseMaxAge(cacheControl: string | null): number | undefined {

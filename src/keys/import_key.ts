@@ -1,4 +1,11 @@
-import { X509Certificate, createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { DecryptionKeyConfig, StaticKeyConfig } from '../config/types.js';
 import type { KeyType, VerificationKey } from './verification_key.js';
 
@@ -120,7 +127,8 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
 
 /** The smallest key any JWE algorithm uses is 16 bytes (A128KW, dir with A128GCM; RFC 7518 §4.4, §5.3). */
 function decryptionSecret(bytes: Buffer): KeyObject {
-  if (bytes.length < MIN_SECRET_BYTES) throw new Error(`a symmetric key needs at least ${MIN_SECRET_BYTES} bytes: no JWE algorithm uses fewer`);
+  if (bytes.length < MIN_SECRET_BYTES)
+    throw new Error(`a symmetric key needs at least ${MIN_SECRET_BYTES} bytes: no JWE algorithm uses fewer`);
   return createSecretKey(bytes);
 }
 

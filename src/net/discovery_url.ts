@@ -40,15 +40,18 @@ export function issuerImpliedBy(url: string): ImpliedIssuer {
   } catch {
     return { unknown: 'it is not a URL' };
   }
-  if (parsed.search !== '' || parsed.hash !== '') return { unknown: 'it has a query or fragment (an Azure AD B2C user flow?)' };
+  if (parsed.search !== '' || parsed.hash !== '')
+    return { unknown: 'it has a query or fragment (an Azure AD B2C user flow?)' };
   if (parsed.hostname.endsWith('.b2clogin.com') || /\/b2c_1a?_/i.test(parsed.pathname)) {
     return { unknown: 'Azure AD B2C documents name an issuer that is not in their URL' };
   }
   const path = parsed.pathname;
   const entra = entraIssuer(parsed);
   if (entra) return entra;
-  if (path.endsWith(OPENID_CONFIGURATION)) return { issuer: parsed.origin + path.slice(0, -OPENID_CONFIGURATION.length) };
-  if (path.endsWith(AUTHORIZATION_SERVER)) return { issuer: parsed.origin + path.slice(0, -AUTHORIZATION_SERVER.length) };
+  if (path.endsWith(OPENID_CONFIGURATION))
+    return { issuer: parsed.origin + path.slice(0, -OPENID_CONFIGURATION.length) };
+  if (path.endsWith(AUTHORIZATION_SERVER))
+    return { issuer: parsed.origin + path.slice(0, -AUTHORIZATION_SERVER.length) };
   for (const wellKnown of [AUTHORIZATION_SERVER, OPENID_CONFIGURATION]) {
     if (path.startsWith(`${wellKnown}/`)) return { issuer: parsed.origin + path.slice(wellKnown.length) };
   }
@@ -60,7 +63,8 @@ function entraIssuer(url: URL): ImpliedIssuer | undefined {
   const v1Origin = entraV1IssuerOrigin(url.hostname);
   if (!v1Origin) return undefined;
   const match = /^\/([^/]+)(\/v2\.0)?\/\.well-known\/openid-configuration$/.exec(url.pathname);
-  if (!match) return { unknown: 'it is not an Entra tenant discovery path ({authority}/{tenant}[/v2.0]/.well-known/...)' };
+  if (!match)
+    return { unknown: 'it is not an Entra tenant discovery path ({authority}/{tenant}[/v2.0]/.well-known/...)' };
   const [, tenant, v2] = match as unknown as [string, string, string | undefined];
   if (tenant.toLowerCase() === 'consumers') {
     return { unknown: 'the consumers document names the Microsoft-account tenant by its id' };
