@@ -70,11 +70,28 @@ function run(program: (a: RuleActivation) => unknown, activation: RuleActivation
   try {
     value = program(activation);
   } catch (err) {
-    return { error: `could not be evaluated: ${summary(err)}` };
+    return { error: `could not be evaluated: ${evaluationError(err)}` };
   }
   if (typeof value === 'boolean') return value;
   const type = typeof value === 'object' ? (Array.isArray(value) ? 'a list' : 'a map') : typeof value;
   return { error: `gave ${type}, not a bool` };
+}
+
+/** Error codes whose message holds types only, never a value: `no such overload: dyn<string> > int`. */
+const TYPE_ONLY = new Set(['no_such_overload', 'no_matching_overload']);
+
+/**
+ * What went wrong, without the values involved: the library puts values into some messages (`No such key: <a header
+ * value>`, `Invalid duration string: <a claim>`), and a denial's detail is logged, so a token in a header must not
+ * get there. The error code and the part of the expression that failed (config text) say enough.
+ */
+function evaluationError(err: unknown): string {
+  type CelError = { code?: unknown; range?: { start: number; end: number }; node?: { input?: unknown } };
+  const { code, range, node } = err as CelError;
+  if (typeof code !== 'string') return `internal error (${err instanceof Error ? err.name : typeof err})`;
+  if (TYPE_ONLY.has(code)) return summary(err);
+  const source = typeof node?.input === 'string' && range ? node.input.slice(range.start, range.end) : undefined;
+  return `${code.replaceAll('_', ' ')}${source === undefined ? '' : `: ${source}`}`;
 }
 
 /** The request as rules see it: the path normalised as the policy was chosen (selectPolicy refused any other). */

@@ -86,7 +86,7 @@ describe('explain with rules', () => {
 
     const missing = await lines({ scp: 'orders.read' });
     expect(ruleLines(missing.lines).at(-1)).toBe(
-      'FAIL  rule tenant   report-only, would deny: rule tenant: allow could not be evaluated: No such key: tid; ' +
+      'FAIL  rule tenant   report-only, would deny: rule tenant: allow could not be evaluated: no such key: tid; ' +
         'read claims.tid = (absent)',
     );
   });

@@ -56,6 +56,11 @@ const CONFIG = `policies:${policy(
         allow: 'claims.flag'
 `,
 )}${policy(
+  'leak',
+  `      - name: tenant-map
+        allow: 'claims.tenants[request.headers["x-api-key"]] == true'
+`,
+)}${policy(
   'proto',
   `      - name: prototype
         allow: 'has(claims.constructor) || has(claims.__proto__) || claims.valueOf == 1'
@@ -180,7 +185,7 @@ describe('report-only rules', () => {
 describe('a rule that cannot be evaluated denies, never allows, never crashes', () => {
   it('a missing claim used without has()', async () => {
     expectRuleDenied(await check({ policy: 'errors', claims: { flag: true } }));
-    expect(lastDetail('RuleDenied')).toBe('rule level: allow could not be evaluated: No such key: level; read claims.level = (absent)');
+    expect(lastDetail('RuleDenied')).toBe('rule level: allow could not be evaluated: no such key: level; read claims.level = (absent)');
   });
 
   it('a claim of the wrong type at run time, and a condition that is not a bool', async () => {
@@ -191,10 +196,20 @@ describe('a rule that cannot be evaluated denies, never allows, never crashes', 
     expect((await check({ policy: 'errors', claims: { level: 5, flag: true } })).status.code).toBe(0);
   });
 
+  it('a value from the request never reaches the detail (it is logged): the failing part of the expression does', async () => {
+    const secret = 'sk-live-0123456789abcdef';
+    expectRuleDenied(await check({ policy: 'leak', claims: { tenants: { t1: true } }, headers: { 'x-api-key': secret } }));
+    expect(lastDetail('RuleDenied')).toBe(
+      'rule tenant-map: allow could not be evaluated: no such key: claims.tenants[request.headers["x-api-key"]]; ' +
+        'read claims.tenants = {"t1":true}',
+    );
+    expect(tg.rawLog()).not.toContain(secret);
+  });
+
   it('claims named like Object.prototype members are not there: has() is false, reading one is an error', async () => {
     expectRuleDenied(await check({ policy: 'proto', claims: { sub: 'x' } }));
     expect(lastDetail('RuleDenied')).toBe(
-      'rule prototype: allow could not be evaluated: No such key: valueOf; ' +
+      'rule prototype: allow could not be evaluated: no such key: valueOf; ' +
         'read claims.constructor = (absent), claims.__proto__ = (absent), claims.valueOf = (absent)',
     );
   });
