@@ -1,10 +1,10 @@
 // Sections main, unloaded, sweep and ready (workers: workers.mjs; envoy: envoy.mjs).
+import { join } from 'node:path';
 import { BIN, CFG, NODE_FLAGS, PORTS, ROOT, log } from './config.mjs';
 import { recordCommand, run, startChild } from './children.mjs';
 import { aggregate, measure } from './measure.mjs';
 import { httpStatus, writeTokengateConfig } from './systems.mjs';
 import { fmt, median } from './units.mjs';
-import { join } from 'node:path';
 
 const { portInUse } = await import(join(ROOT, 'dist', 'testkit', 'ports.js'));
 const { sleep } = await import(join(ROOT, 'dist', 'testkit', 'wait.js'));
