@@ -100,7 +100,8 @@ export type IntrospectionErrorCode =
   | 'ERR_INTROSPECTION_TOO_LARGE'
   | 'ERR_INTROSPECTION_INVALID_JSON'
   | 'ERR_INTROSPECTION_INVALID_RESPONSE'
-  | 'ERR_INTROSPECTION_CLIENT_AUTH';
+  | 'ERR_INTROSPECTION_CLIENT_AUTH'
+  | 'ERR_INTROSPECTION_DISCOVERY';
 
 /** An introspection call (RFC 7662) that gave no usable answer. The message never holds the token or a secret. */
 export class IntrospectionError extends Error {

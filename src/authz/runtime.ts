@@ -54,7 +54,12 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   // Every rule of every policy compiled and type-checked up front: one ConfigError lists all their problems.
   compileAllRules(config);
   const keys = importPolicyKeys(config);
-  const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection);
+  // Without an endpoint, a policy's introspection endpoint is named by its one openidConfig document.
+  const discovery = (i: number) => {
+    const entries = config.policies[i]!.validateJwt.openidConfig;
+    return entries.length === 1 ? remote('openid-config', entries[0]!.url, entries[0]) : undefined;
+  };
+  const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection, discovery);
   const policies = config.policies.map((policy, i) => {
     const bound = policySources(policy, keys[i]!.signing, remote, sources);
     return compilePolicy(policy, bound.keySources, keys[i]!.decryption, bound.documentIssuers, introspection.byPolicy[i]);

@@ -11,7 +11,7 @@ import {
   requiredString,
   type Raw,
 } from './reader.js';
-import type { IntrospectionClientAuth, IntrospectionConfig } from './types.js';
+import type { IntrospectionClientAuth, IntrospectionConfig, OpenIdConfigEntry } from './types.js';
 
 export const INTROSPECTION_KEYS = [
   'endpoint',
@@ -32,20 +32,36 @@ const PRIVATE_KEY_JWT_KEYS = ['keyFile', 'algorithm', 'keyId', 'audience'];
 
 /**
  * The `introspection:` section of a policy (RFC 7662). Only its shape: the secret or key file is read, and the key
- * imported, when the runtime is built (src/introspection/build.ts), which `tokengate validate` runs too.
+ * imported, when the runtime is built (src/introspection/build.ts), which `tokengate validate` runs too. Without an
+ * `endpoint`, the policy's one openidConfig document names it (`introspection_endpoint`, RFC 8414 §2).
  */
-export function readIntrospection(o: Raw, path: string, problems: Problems): IntrospectionConfig | undefined {
+export function readIntrospection(
+  o: Raw,
+  path: string,
+  problems: Problems,
+  openidConfig: readonly OpenIdConfigEntry[],
+): IntrospectionConfig | undefined {
   const section = optionalMapping(o, 'introspection', path, problems, INTROSPECTION_KEYS);
   if (!section) return undefined;
   const at = join(path, 'introspection');
   const allowInsecureHttp = optionalBoolean(section, 'allowInsecureHttp', at, problems, false);
-  const endpoint = requiredString(section, 'endpoint', at, problems);
-  if (endpoint !== undefined) checkEndpoint(endpoint, join(at, 'endpoint'), problems, allowInsecureHttp);
+  const endpoint = optionalString(section, 'endpoint', at, problems);
+  if (endpoint !== undefined) {
+    const problem = endpointProblem(endpoint, allowInsecureHttp);
+    if (problem) problems.add(join(at, 'endpoint'), problem);
+  } else if (section.endpoint === undefined && openidConfig.length !== 1) {
+    problems.add(
+      join(at, 'endpoint'),
+      'is required, unless the policy has exactly one openidConfig whose document names its introspection_endpoint',
+    );
+  }
+  const discovery = endpoint === undefined ? openidConfig[0]?.url : undefined;
   const clientId = requiredString(section, 'clientId', at, problems);
   const clientAuth = readClientAuth(section, at, problems);
-  if (endpoint === undefined || clientId === undefined || clientAuth === undefined) return undefined;
+  if ((endpoint ?? discovery) === undefined || clientId === undefined || clientAuth === undefined) return undefined;
   return {
     endpoint,
+    discovery,
     clientId,
     clientAuth,
     cacheSeconds: optionalNumber(section, 'cacheSeconds', at, problems, { min: 0, max: 86_400 }) ?? 60,
@@ -99,21 +115,24 @@ function readPrivateKeyJwt(o: Raw, at: string, problems: Problems): Introspectio
   return { method: 'private_key_jwt', keyFile, algorithm, keyId: optionalString(o, 'keyId', at, problems), audience };
 }
 
-/** The token and our credentials travel in the request: plain http only where no one else can read it. */
-function checkEndpoint(url: string, path: string, problems: Problems, allowInsecureHttp: boolean): void {
+/**
+ * Why a URL may not be an introspection endpoint, or undefined when it may: the token and our credentials travel in
+ * the request, so plain http only where no one else can read it. Also applied to an endpoint a document names.
+ */
+export function endpointProblem(url: string, allowInsecureHttp: boolean): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    problems.add(path, `"${url}" is not a valid URL`);
-    return;
+    return `"${url}" is not a valid URL`;
   }
   if (parsed.username !== '' || parsed.password !== '') {
-    problems.add(path, 'must not carry credentials: use clientSecretFile or privateKeyJwt');
+    return 'must not carry credentials: use clientSecretFile or privateKeyJwt';
   }
-  if (parsed.protocol === 'https:') return;
-  if (parsed.protocol !== 'http:') problems.add(path, `must be an https:// URL, got ${parsed.protocol}`);
-  else if (!isLoopbackHost(parsed.hostname) && !allowInsecureHttp) {
-    problems.add(path, 'must be https:// (plain http is allowed for loopback hosts, or with allowInsecureHttp: true)');
+  if (parsed.protocol === 'https:') return undefined;
+  if (parsed.protocol !== 'http:') return `must be an https:// URL, got ${parsed.protocol}`;
+  if (!isLoopbackHost(parsed.hostname) && !allowInsecureHttp) {
+    return 'must be https:// (plain http is allowed for loopback hosts, or with allowInsecureHttp: true)';
   }
+  return undefined;
 }

@@ -181,7 +181,9 @@ export interface ValidateJwtConfig {
 
 /** A policy's introspection endpoint (RFC 7662) and how tokengate authenticates to it. */
 export interface IntrospectionConfig {
-  readonly endpoint: string;
+  /** undefined = the `introspection_endpoint` of the `discovery` document (the policy's one openidConfig). */
+  readonly endpoint: string | undefined;
+  readonly discovery: string | undefined;
   readonly clientId: string;
   readonly clientAuth: IntrospectionClientAuth;
   /** Upper bound of an active answer's cache lifetime; never past the token's exp. 0 = no caching. */

@@ -84,7 +84,7 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
       'is required when there is no openidConfig to take issuers from (write `issuers: []` to accept any issuer on purpose)',
     );
   }
-  const introspection = readIntrospection(o, path, problems);
+  const introspection = readIntrospection(o, path, problems, openidConfig);
   // With introspection, a policy may accept opaque tokens only: a JWT then finds no key and is denied.
   if (requireSignedTokens && o.introspection === undefined && openidConfig.length + jwksUri.length + issuerSigningKeys.length === 0) {
     problems.add(path, 'needs at least one key source: openidConfig, jwksUri or issuerSigningKeys');

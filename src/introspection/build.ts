@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import type { KeySource } from '../keys/key_source.js';
 import { NO_EVENTS, type IntrospectionEvents } from './events.js';
 import { Introspector } from './introspector.js';
 
@@ -20,20 +21,23 @@ export function buildIntrospectors(
   config: Config,
   previous: ReadonlyMap<string, Introspector> | undefined,
   events: IntrospectionEvents = NO_EVENTS,
+  discoverySource: (policyIndex: number) => KeySource | undefined = () => undefined,
 ): PolicyIntrospectors {
   const all = new Map<string, Introspector>();
   const problems: string[] = [];
   const byPolicy = config.policies.map((policy, i) => {
     const spec = policy.validateJwt.introspection;
     if (!spec) return undefined;
+    // An endpoint named by a discovery document comes from that document's key source, shared like the keys.
+    const source = spec.endpoint === undefined ? discoverySource(i) : undefined;
     const id = JSON.stringify(spec);
-    const existing = all.get(id) ?? previous?.get(id);
+    const existing = [all.get(id), previous?.get(id)].find((e) => e !== undefined && e.discoverySource === source);
     if (existing) {
       all.set(id, existing);
       return existing;
     }
     try {
-      const created = new Introspector(spec, events);
+      const created = new Introspector(spec, events, source);
       all.set(id, created);
       return created;
     } catch (err) {

@@ -12,7 +12,7 @@ export interface ClientCredentials {
 export interface ClientAuthenticator {
   readonly method: IntrospectionClientAuth['method'];
   /** Fresh for each call: a private_key_jwt assertion is single-use (RFC 7523 §3, `jti`). */
-  credentials(nowMs: number): ClientCredentials;
+  credentials(nowMs: number, endpoint: string): ClientCredentials;
   /** Why the credential file's last reload failed, while it stays failed. */
   lastError(): string | undefined;
   start(): void;
@@ -26,7 +26,6 @@ const ASSERTION_LIFETIME_SECONDS = 60;
 /** Reads the secret or key file now (throws, naming the file, when it is unusable) and watches it once started. */
 export function createClientAuth(
   clientId: string,
-  endpoint: string,
   auth: IntrospectionClientAuth,
   onReloadError: (message: string) => void,
 ): ClientAuthenticator {
@@ -36,13 +35,12 @@ export function createClientAuth(
       (text) => readSigningKey(text, auth.algorithm, auth.keyId),
       onReloadError,
     );
-    const audience = auth.audience ?? endpoint;
-    return authenticator(auth.method, file, (nowMs) => ({
+    return authenticator(auth.method, file, (nowMs, endpoint) => ({
       headers: {},
       params: {
         client_id: clientId,
         client_assertion_type: ASSERTION_TYPE,
-        client_assertion: assertion(file.value, clientId, audience, nowMs),
+        client_assertion: assertion(file.value, clientId, auth.audience ?? endpoint, nowMs),
       },
     }));
   }
@@ -65,7 +63,7 @@ export function createClientAuth(
 function authenticator<T>(
   method: IntrospectionClientAuth['method'],
   file: WatchedFile<T>,
-  credentials: (nowMs: number) => ClientCredentials,
+  credentials: (nowMs: number, endpoint: string) => ClientCredentials,
 ): ClientAuthenticator {
   return { method, credentials, lastError: () => file.lastError, start: () => file.start(), stop: () => file.stop() };
 }

@@ -8,7 +8,8 @@ export type IntrospectionResult =
   | 'client_auth'
   | 'too_large'
   | 'invalid_json'
-  | 'invalid_response';
+  | 'invalid_response'
+  | 'discovery';
 
 /** What introspectors report, for metrics and logs; the app wires it to Prometheus (src/introspection/metrics.ts). */
 export interface IntrospectionEvents {

@@ -1,8 +1,10 @@
 import type { Trace } from '../authz/trace.js';
 import type { VerifiedToken } from '../authz/verify_token.js';
+import { endpointProblem } from '../config/read_introspection.js';
 import type { IntrospectionConfig } from '../config/types.js';
 import { AuthzError, IntrospectionError, type IntrospectionErrorCode } from '../errors.js';
 import { MAX_TOKEN_LENGTH, isCompactJws, type DecodedJws } from '../jwt/decode_jws.js';
+import type { KeySource } from '../keys/key_source.js';
 import { createClientAuth, type ClientAuthenticator } from './client_auth.js';
 import { NO_EVENTS, endpointLabel, type IntrospectionEvents, type IntrospectionResult } from './events.js';
 import { IntrospectionCache, tokenKey } from './introspection_cache.js';
@@ -43,8 +45,10 @@ const INTROSPECTED_HEADER = Object.freeze({ alg: 'introspection' });
  * as a JWT's.
  */
 export class Introspector {
-  readonly endpoint: string;
+  /** The endpoint as metrics and /readyz name it: the configured one, or the discovery document that names it. */
   readonly label: string;
+  /** The key source whose discovery document names the endpoint, when the config does not. */
+  readonly discoverySource: KeySource | undefined;
   readonly #config: IntrospectionConfig;
   readonly #auth: ClientAuthenticator;
   readonly #cache: IntrospectionCache;
@@ -55,12 +59,12 @@ export class Introspector {
   #lastAnswerAt: number | undefined;
 
   /** Reads the credential file now: throws, naming it, when it cannot be used. */
-  constructor(config: IntrospectionConfig, events: IntrospectionEvents = NO_EVENTS) {
+  constructor(config: IntrospectionConfig, events: IntrospectionEvents = NO_EVENTS, discoverySource?: KeySource) {
     this.#config = config;
-    this.endpoint = config.endpoint;
-    this.label = endpointLabel(config.endpoint);
+    this.discoverySource = discoverySource;
+    this.label = endpointLabel(config.endpoint ?? config.discovery ?? '');
     this.#events = events;
-    this.#auth = createClientAuth(config.clientId, config.endpoint, config.clientAuth, (message) =>
+    this.#auth = createClientAuth(config.clientId, config.clientAuth, (message) =>
       events.credentialReloadFailed(this.label, message),
     );
     this.#cache = new IntrospectionCache({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes });
@@ -125,15 +129,29 @@ export class Introspector {
     return outcome.verified;
   }
 
+  /** The configured endpoint, or the one the discovery document names, checked as the config reader checks one. */
+  #endpoint(): string {
+    if (this.#config.endpoint !== undefined) return this.#config.endpoint;
+    const named = this.discoverySource?.introspectionEndpoint?.();
+    if (named === undefined)
+      throw new IntrospectionError('ERR_INTROSPECTION_DISCOVERY', 'discovery document not read yet');
+    if (named === null)
+      throw new IntrospectionError('ERR_INTROSPECTION_DISCOVERY', 'discovery document names no introspection_endpoint');
+    const problem = endpointProblem(named, this.#config.allowInsecureHttp);
+    if (problem) throw new IntrospectionError('ERR_INTROSPECTION_DISCOVERY', `its introspection_endpoint ${problem}`);
+    return named;
+  }
+
   /** The one call for a token; never rejects. Its result is cached for the checks that come after. */
   async #call(token: string, key: string): Promise<Outcome> {
     const started = process.hrtime.bigint();
     let result: IntrospectionResult;
     try {
+      const endpoint = this.#endpoint();
       const answer = await introspectOnce(
-        this.endpoint,
+        endpoint,
         token,
-        this.#auth.credentials(Date.now()),
+        this.#auth.credentials(Date.now(), endpoint),
         this.#config.timeoutMs,
       );
       result = answer.active ? 'active' : 'inactive';
@@ -197,4 +215,5 @@ const RESULT_OF: Readonly<Record<IntrospectionErrorCode, IntrospectionResult>> =
   ERR_INTROSPECTION_TOO_LARGE: 'too_large',
   ERR_INTROSPECTION_INVALID_JSON: 'invalid_json',
   ERR_INTROSPECTION_INVALID_RESPONSE: 'invalid_response',
+  ERR_INTROSPECTION_DISCOVERY: 'discovery',
 };

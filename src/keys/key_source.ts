@@ -32,6 +32,8 @@ export interface KeySource {
   usable(): boolean;
   /** The `issuer` the discovery document names (openid-config sources, once fetched); undefined otherwise. */
   documentIssuer(): string | undefined;
+  /** The document's `introspection_endpoint`: undefined before the document is read, null when it names none. */
+  introspectionEndpoint?(): string | null | undefined;
   /** Resolves once the first fetch finished (successfully or not). */
   firstFetch(): Promise<void>;
   /**

@@ -60,6 +60,7 @@ export class RemoteKeySource implements KeySource {
   #byKid = new Map<string, VerificationKey[]>();
   #keySet = new Set<VerificationKey>();
   #issuer: string | undefined;
+  #introspectionEndpoint: string | null | undefined;
   #fetchedAt: number | undefined;
   #lastError: string | undefined;
   #refreshFailing = false;
@@ -114,6 +115,10 @@ export class RemoteKeySource implements KeySource {
     return this.#issuer;
   }
 
+  introspectionEndpoint(): string | null | undefined {
+    return this.#introspectionEndpoint;
+  }
+
   refreshForUnknownKid(): Promise<void> {
     if (this.#inflight) return this.#inflight;
     if (Date.now() - this.#lastAttemptAt < this.#options.cooldownMs) return Promise.resolve();
@@ -150,7 +155,10 @@ export class RemoteKeySource implements KeySource {
       let maxAge: number | undefined;
       if (o.kind === 'openid-config') {
         const discovery = await fetchJson(o.url, { timeoutMs: o.fetchTimeoutMs, followRedirects: o.followRedirects });
-        ({ jwksUrl, issuer } = this.#readDiscovery(discovery.body));
+        let introspection: string | undefined;
+        ({ jwksUrl, issuer, introspection } = this.#readDiscovery(discovery.body));
+        // The document passed the issuer check (§4.3): its introspection endpoint is that issuer's.
+        this.#introspectionEndpoint = introspection ?? null;
         maxAge = discovery.maxAgeSeconds;
       }
       const jwks = await fetchJson(jwksUrl, { timeoutMs: o.fetchTimeoutMs, followRedirects: o.followRedirects });
@@ -177,8 +185,8 @@ export class RemoteKeySource implements KeySource {
     }
   }
 
-  #readDiscovery(body: unknown): { jwksUrl: string; issuer: string } {
-    const doc = body as { issuer?: unknown; jwks_uri?: unknown } | null;
+  #readDiscovery(body: unknown): { jwksUrl: string; issuer: string; introspection: string | undefined } {
+    const doc = body as { issuer?: unknown; jwks_uri?: unknown; introspection_endpoint?: unknown } | null;
     if (!doc || typeof doc !== 'object' || typeof doc.issuer !== 'string' || typeof doc.jwks_uri !== 'string') {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: not a discovery document (needs string issuer and jwks_uri)`);
     }
@@ -199,7 +207,9 @@ export class RemoteKeySource implements KeySource {
     if (jwks.protocol !== 'https:' && !(jwks.protocol === 'http:' && (loopback || this.#options.allowInsecureHttp))) {
       throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: jwks_uri must be https`);
     }
-    return { jwksUrl: jwks.href, issuer: doc.issuer };
+    // RFC 8414 §2: introspection_endpoint, when the server has one. Its scheme is checked where it is used.
+    const introspection = typeof doc.introspection_endpoint === 'string' ? doc.introspection_endpoint : undefined;
+    return { jwksUrl: jwks.href, issuer: doc.issuer, introspection };
   }
 
   #setKeys(keys: readonly VerificationKey[], issuer: string | undefined): void {

@@ -101,6 +101,18 @@ describe('introspection: in the config', () => {
     ]);
   });
 
+  it('without an endpoint, needs exactly one openidConfig to name it', () => {
+    expect(problemsOf(`clientId: tg\nclientSecretFile: ${dir}/secret`)).toEqual([
+      expect.stringMatching(/introspection\.endpoint: is required, unless the policy has exactly one openidConfig/),
+    ]);
+    const one = '      openidConfig: [{ url: "https://idp.example.com/.well-known/openid-configuration" }]';
+    expect(problemsOf(`clientId: tg\nclientSecretFile: ${dir}/secret`, one)).toEqual([]);
+    const two = `${one.replace(']', ', { url: "https://other.example.com/.well-known/openid-configuration" }]')}`;
+    expect(problemsOf(`clientId: tg\nclientSecretFile: ${dir}/secret`, two)).toEqual([
+      expect.stringMatching(/introspection\.endpoint: is required/),
+    ]);
+  });
+
   it('reads the credential files in the compile step, so `tokengate validate` reports them', () => {
     expect(problemsOf(`${BASE}\nclientSecretFile: ${dir}/absent`)).toEqual([
       expect.stringMatching(/introspection\.clientSecretFile: cannot read .*absent: ENOENT/),

@@ -29,6 +29,7 @@ afterEach(async () => {
 function start(clientAuth: IntrospectionClientAuth, clientId = 'tokengate'): Introspector {
   const config: IntrospectionConfig = {
     endpoint: endpoint.url,
+    discovery: undefined,
     clientId,
     clientAuth,
     cacheSeconds: 0,

@@ -25,6 +25,7 @@ afterEach(async () => {
 function introspector(options: Partial<IntrospectionConfig> = {}): Introspector {
   return new Introspector({
     endpoint: endpoint.url,
+    discovery: undefined,
     clientId: 'tokengate',
     clientAuth: { method: 'client_secret_basic', secretFile: join(dir, 'secret') },
     cacheSeconds: 60,

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +142,50 @@ describe('introspection faults fail closed', () => {
     expect(endpoint.requests).toHaveLength(1);
     expect(endpoint.requests[0]!.form.get('token')).toBe(jwt);
   });
+});
+
+describe('an endpoint taken from the discovery document', () => {
+  /** A discovery document (with an empty JWKS) naming `introspection` as its introspection_endpoint, if given. */
+  async function discoveryServer(introspection: string | undefined): Promise<{ url: string; close(): Promise<void> }> {
+    const server = createServer((req, res) => {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const body =
+        req.url === '/jwks'
+          ? { keys: [] }
+          : { issuer: origin, jwks_uri: `${origin}/jwks`, introspection_endpoint: introspection };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/openid-configuration`;
+    return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  const discoveredConfig = (url: string) => `server:
+  grpc: { address: "127.0.0.1:0" }
+  http: { address: "127.0.0.1:0" }
+policies:
+  - name: api
+    validateJwt:
+      openidConfig: [{ url: "${url}" }]
+      audiences: []
+      introspection: { clientId: tokengate, clientSecretFile: "${dir}/secret" }
+`;
+
+  for (const [what, named, detail] of [
+    ['a document naming no introspection_endpoint', undefined, /names no introspection_endpoint/],
+    ['a document naming a plain http endpoint off loopback', 'http://idp.example.com/introspect', /must be https/],
+  ] as const) {
+    it(`${what}: 503 IntrospectionUnavailable, the document's fault on /readyz`, async () => {
+      const doc = await discoveryServer(named);
+      try {
+        tg = await startTokengate(discoveredConfig(doc.url));
+        expect(reasonOf(await check())).toBe('IntrospectionUnavailable');
+        expect(tg.app.introspection()[0]).toMatchObject({ healthy: false, lastError: expect.stringMatching(detail) });
+      } finally {
+        await doc.close();
+      }
+    });
+  }
 });
 
 describe('introspection config is refused at load, not at the first request', () => {

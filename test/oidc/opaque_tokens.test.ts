@@ -37,6 +37,14 @@ ${policy('basic', 'tokengate-basic', 'clientSecretFile: "${DIR}/secret"')}
 ${policy('post', 'tokengate-post', 'clientSecretFile: "${DIR}/secret"\n        clientAuthMethod: client_secret_post')}
 ${policy('jwt', 'tokengate-jwt', 'privateKeyJwt: { keyFile: "${DIR}/client-key.pem" }')}
 ${policy('wrong-secret', 'tokengate-basic', 'clientSecretFile: "${DIR}/wrong-secret"')}
+  - name: discovered
+    match: { pathPrefixes: ["/discovered/"] }
+    validateJwt:
+      openidConfig: [{ url: "\${ISSUER}/.well-known/openid-configuration" }]
+      audiences: []
+      introspection:
+        clientId: tokengate-basic
+        clientSecretFile: "\${DIR}/secret"
   - name: audience
     match: { pathPrefixes: ["/audience/"] }
     validateJwt:
@@ -95,6 +103,13 @@ describe('opaque tokens from oidc-provider, by introspection (RFC 7662)', () => 
       expect(provider.introspectionCalls()).toBe(before + 1);
     });
   }
+
+  it("without an endpoint, the one the issuer's discovery document names (RFC 8414 §2) is used", async () => {
+    const before = provider.introspectionCalls();
+    const res = await check(await opaque(), '/discovered/orders');
+    expect(res.status?.code).toBe(0);
+    expect(provider.introspectionCalls()).toBe(before + 1);
+  });
 
   it('a token the provider does not know is active: false: 401 invalid_token TokenInactive', async () => {
     const res = await check('NotATokenTheProviderIssued0123456789abcdefgh', '/basic/orders');
