@@ -61,17 +61,20 @@ async function scrape(ops) {
         v: Number(m[2]),
       }));
     const gc = all('nodejs_gc_duration_seconds_sum');
-    const buckets = /^tokengate_check_duration_seconds_bucket\{le="([^"]+)"\} ([0-9.e+-]+)$/gm;
+    // Cumulative counts per bucket bound, summed over the other labels (transport), in bound order.
+    const byBound = new Map();
+    for (const { labels, v } of all('tokengate_check_duration_seconds_bucket')) {
+      const le = /le="([^"]+)"/.exec(labels)?.[1];
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      byBound.set(bound, (byBound.get(bound) ?? 0) + v);
+    }
     return {
       cacheEntries: one('tokengate_token_cache_entries'),
       cacheHits: one('tokengate_token_cache_hits_total'),
       cacheMisses: one('tokengate_token_cache_misses_total'),
       heapUsed: one('nodejs_heap_size_used_bytes'),
       external: one('nodejs_external_memory_bytes'),
-      durationBuckets: [...text.matchAll(buckets)].map((m) => [
-        m[1] === '+Inf' ? Infinity : Number(m[1]),
-        Number(m[2]),
-      ]),
+      durationBuckets: [...byBound].sort((a, b) => a[0] - b[0]),
       loopLagP99: one('nodejs_eventloop_lag_p99_seconds'),
       loopLagMax: one('nodejs_eventloop_lag_max_seconds'),
       gcSeconds: gc.reduce((a, g) => a + g.v, 0),
