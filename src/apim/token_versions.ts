@@ -51,7 +51,8 @@ export function checkTokenVersions(
     return;
   }
   const has = new Set(versions as Version[]);
-  // A v2.0 aud is a client id: a GUID, or a stand-in for one (BACKEND_APP_CLIENT_ID); an Application ID URI has a scheme.
+  // A v2.0 aud is a client id: a GUID, or a stand-in for one (BACKEND_APP_CLIENT_ID); an Application ID URI has a
+  // scheme.
   const v2 = has.has('v2') && (auds === 'any' || auds.some((a) => isGuid(a) || !a.includes(':')));
   const v1 = has.has('v1');
   if (v1 || v2) return;
