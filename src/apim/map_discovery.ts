@@ -57,15 +57,16 @@ export function mapOpenIdConfig(ctx: MapContext, el: XmlElement, issuers: readon
     }
     const v = literal(url.value);
     const why = v.ok ? notAKeyUrl(v.value) : v.why;
-    if (why !== undefined) {
+    if (!v.ok || why !== undefined) {
       const action = issuers
         ? 'left out: its keys are missing, so tokens it signed are denied'
-        : 'left out: its keys are missing, and issuers is a placeholder no token carries';
-      ctx.report.unmappable(url.line, '<openid-config url>', why, action);
+        : 'left out: its keys are missing, and its issuer is not accepted (issuers is a placeholder if no document ' +
+          'is left)';
+      ctx.report.unmappable(url.line, '<openid-config url>', why ?? '', action);
       out.unmapped.push({ line: url.line, url: url.value });
       continue;
     }
-    const entry = mapEntry(ctx, v.ok ? v.value : '', url.line, issuers, out);
+    const entry = mapEntry(ctx, v.value, url.line, issuers, out);
     ctx.origins.set(`openidConfig[${out.entries.length}]`, { line: url.line, what: '<openid-config url>' });
     out.entries.push(entry);
   }

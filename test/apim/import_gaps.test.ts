@@ -130,7 +130,7 @@ describe('unmappable pieces', () => {
       'the token location is left out, and a required claim no token carries is added: every request is denied until you write where the token is (reading the Authorization header instead could let in a token APIM never looked at)',
       'left out: no clock skew (clockSkew: 0), the strict default',
       "left out: tokengate's strict default requireExpirationTime: true applies",
-      'left out: its keys are missing, and issuers is a placeholder no token carries',
+      'left out: its keys are missing, and its issuer is not accepted (issuers is a placeholder if no document is left)',
       'left out: tokens signed with this key are denied',
       'left out: tokens signed with this key are denied',
       'left out: tokens encrypted for this key are denied',
