@@ -104,4 +104,29 @@ describe('tokengate import-apim (the built CLI)', () => {
     expect(await cli('import-apim', broken)).toEqual({ code: 1, stdout: '', stderr: `${broken}:3: not well-formed XML: attribute header-name is given twice\n` });
     expect((await cli('--help')).stdout).toContain('tokengate import-apim POLICY.xml [--name NAME] [--allow-partial]');
   });
+
+  it('--named-values FILE, --named-value NAME=VALUE and --certificate ID=FILE.pem fill the gaps; the YAML passes validate', async () => {
+    const values = join(dir, 'named-values.json');
+    writeFileSync(values, JSON.stringify({ 'aad-tenant-id': '9c5e0f3a-7b2d-4e61-8a90-3f1d2c4b5a6e', 'orders-reader-role': 'Orders.Read' }));
+    const named = await cli('import-apim', `${F}/corpus/c09-named-values.xml`, '--named-values', values, '--named-value', 'orders-api-client-id=5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a');
+    expect(named.stderr).toBe('');
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain('https://login.microsoftonline.com/9c5e0f3a-7b2d-4e61-8a90-3f1d2c4b5a6e/v2.0/.well-known/openid-configuration');
+    expect((await validate(named.stdout, 'named')).code).toBe(0);
+    const cert = await cli('import-apim', `${F}/corpus/c12-certificates.xml`, '--certificate', `jwt-signer=${F}/certs/jwt-signer.bundle.pem`);
+    expect(cert.stderr).toBe('');
+    expect(cert.stdout).toContain('-----BEGIN CERTIFICATE-----');
+    expect(cert.stdout).toContain('-----BEGIN PRIVATE KEY-----');
+    expect((await validate(cert.stdout, 'cert')).code).toBe(0);
+  });
+
+  it('a malformed --named-value or --named-values file is a usage error (2); an unreadable one exit 1', async () => {
+    const xml = `${F}/corpus/c09-named-values.xml`;
+    expect((await cli('import-apim', xml, '--named-value', 'no-equals-sign')).stderr).toMatch(/^--named-value no-equals-sign: expected NAME=VALUE\nusage: /);
+    expect((await cli('import-apim', xml, '--named-value', 'no-equals-sign')).code).toBe(2);
+    const list = join(dir, 'list.yaml');
+    writeFileSync(list, '- a\n- b\n');
+    expect(await cli('import-apim', xml, '--named-values', list)).toMatchObject({ code: 2, stderr: expect.stringMatching(/list\.yaml: must be a map of named values/) });
+    expect(await cli('import-apim', xml, '--certificate', 'jwt-signer=missing.pem')).toEqual({ code: 1, stdout: '', stderr: 'missing.pem: cannot read file: ENOENT\n' });
+  });
 });
