@@ -22,6 +22,7 @@ import type { Certificate, MapContext } from './context.js';
 import { Reporter, formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import type { BranchMatch } from './condition.js';
 import { mapValidateAzureAdToken } from './map_azure_ad.js';
+import { literalClaimName } from './map_claims.js';
 import { mapValidateJwt } from './map_validate_jwt.js';
 import { substituteNamedValues, type NamedValues } from './named_values.js';
 import { routingOf } from './routing.js';
@@ -86,17 +87,21 @@ export function importApimPolicy(xml: string, options: ImportOptions): ImportRes
   const checked: CheckedPolicy[] = [];
   const policyGaps: boolean[] = [];
   const warnedChooses = new Set<XmlElement>();
+  const runTogether = new Set<XmlElement>();
   const policies = elements.map((el, i): ImportedPolicy => {
     const name = i === 0 ? options.name : `${options.name}-${i + 1}`;
     const before = report.diagnostics.length;
-    if (elements.slice(0, i).some((earlier) => !exclusive(earlier, el))) {
-      report.warn(
+    const together = elements.slice(0, i).filter((earlier) => !exclusive(earlier, el));
+    if (together.length > 0) {
+      report.unmappable(
         el.line,
         `<${el.name}>`,
-        'APIM runs every validation its flow reaches, tokengate decides a request with one policy: ' +
-          `this one is policy "${name}"; send requests to it with match or Envoy's context_extensions, ` +
-          `or merge it into "${options.name}"`,
+        `APIM runs this validation and the one at line ${together[0]!.line} on the same requests, so a token must ` +
+          `pass both; tokengate decides a request with one policy: merge them into one policy with both sets of checks`,
+        `"${name}" and the policies it runs with get a required claim no token carries: every request they decide ` +
+          'is denied until you merge them',
       );
+      for (const e of [el, ...together]) runTogether.add(e);
     }
     const match = routeOf(report, el, warnedChooses);
     const ctx: MapContext = { report, certificates: options.certificates ?? new Map(), origins: new Map() };
@@ -108,6 +113,9 @@ export function importApimPolicy(xml: string, options: ImportOptions): ImportRes
         : { ...head, validateAzureAdToken: mapValidateAzureAdToken(ctx, el) };
     policyGaps.push(report.diagnostics.slice(before).some((d) => d.severity === 'unmappable'));
     return policy;
+  });
+  elements.forEach((el, i) => {
+    if (runTogether.has(el)) failClosedTogether(report, el, policies[i]!);
   });
   const compiled = checkImportedYaml(toYaml(policies, [], options.source), checked, allowPartial);
   // What tokengate validate says about a gap already reported is said once. A problem of the whole policy (no key
@@ -131,6 +139,18 @@ function failed(diagnostic: Diagnostic): ImportResult {
 /** In file order, as a compiler lists them; the sort is stable, so one line keeps the order its checks ran in. */
 function sortByLine(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+/**
+ * APIM requires a token to pass every validation its flow reaches; tokengate cannot require two policies of one
+ * request. Any one of them alone would let in tokens another refuses, so with --allow-partial each gets a required
+ * claim no token carries (as for a token location it cannot map): the requests they decide are all denied.
+ */
+function failClosedTogether(report: Reporter, el: XmlElement, policy: ImportedPolicy): void {
+  const body = 'validateJwt' in policy ? policy.validateJwt : policy.validateAzureAdToken;
+  const claims = (body.requiredClaims as unknown[] | undefined) ?? [];
+  const name = report.placeholder(el.line, 'another validation runs on the same requests: merge them');
+  body.requiredClaims = [...claims, { name: literalClaimName(name), values: [] }];
 }
 
 /** The match of a validation inside `<choose>`, reporting what a match cannot express (routing.ts). */

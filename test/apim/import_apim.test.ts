@@ -271,12 +271,22 @@ describe('input shapes', () => {
     expect(bodies(importXml(`<?xml version="1.0" encoding="utf-8"?>\n<policies><inbound><base />${BARE}</inbound><outbound /></policies>`))).toEqual(expected);
   });
 
-  it('several validate elements become NAME, NAME-2, ... with a warning that tokengate picks one per request', () => {
-    const result = importXml(`<policies><inbound>\n${BARE}\n${BARE}\n</inbound></policies>`, { name: 'orders' });
-    expect((parseYaml(result.yaml!) as { policies: { name: string }[] }).policies.map((p) => p.name)).toEqual(['orders', 'orders-2']);
-    expect(lines(result)).toEqual([
-      'policy.xml:6: warning: <validate-jwt>: APIM runs every validation its flow reaches, tokengate decides a request with one policy: this one is policy "orders-2"; send requests to it with match or Envoy\'s context_extensions, or merge it into "orders"',
+  it('several validations in one flow are refused: APIM requires both, tokengate decides with one policy', () => {
+    const xml = `<policies><inbound>\n${BARE}\n${BARE}\n</inbound></policies>`;
+    const refused = importXml(xml, { name: 'orders' });
+    expect(refused.exitCode).toBe(2);
+    expect(lines(refused)).toEqual([
+      'policy.xml:6: <validate-jwt>: APIM runs this validation and the one at line 2 on the same requests, so a token must pass both; tokengate decides a request with one policy: merge them into one policy with both sets of checks',
     ]);
+    // With --allow-partial they become NAME, NAME-2, each with a required claim no token carries: neither alone
+    // (which would let in what the other refuses) decides any request.
+    const partial = parseConfigText(importXml(xml, { name: 'orders', allowPartial: true }).yaml!).policies;
+    expect(partial.map((p) => p.name)).toEqual(['orders', 'orders-2']);
+    for (const p of partial) {
+      expect(p.validateJwt.requiredClaims).toEqual([
+        { name: expect.stringMatching(/^\["<unmappable at policy\.xml:[26]: another validation runs on the same requests: merge them>"\]$/), match: 'all', separator: undefined, values: [] },
+      ]);
+    }
   });
 
   it('validate elements in the branches of a <choose> on method and path become policies with that match', () => {

@@ -145,7 +145,7 @@ describe('--allow-partial fails closed', () => {
       allowPartial: true,
       expectedStderr: [
         'policy.xml:3: <audience>: the audience is the request\'s host name, which APIM evaluates per request; tokengate has no request-host audience rule: write one policy per host name, with match: { hosts: [HOST] } and audiences: [HOST] (one policy listing every host would let a token issued for one host in at another) [--allow-partial: replaced by a placeholder no token carries, so this check denies until you write the value]',
-        'policy.xml:6: warning: <validate-jwt>: APIM runs every validation its flow reaches, tokengate decides a request with one policy: this one is policy "partial-2"; send requests to it with match or Envoy\'s context_extensions, or merge it into "partial"',
+        'policy.xml:6: <validate-jwt>: APIM runs this validation and the one at line 2 on the same requests, so a token must pass both; tokengate decides a request with one policy: merge them into one policy with both sets of checks [--allow-partial: "partial-2" and the policies it runs with get a required claim no token carries: every request they decide is denied until you merge them]',
         'policy.xml:9: <value>: named value {{admin-group-id}} has no value: give it with --named-value "admin-group-id=VALUE" or --named-values FILE [--allow-partial: replaced by a placeholder no token carries, so this rule denies until you write the value]',
       ],
     });

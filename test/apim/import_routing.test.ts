@@ -142,7 +142,7 @@ describe('<choose> around validations', () => {
       `<choose><when condition="@(context.Request.Method == &quot;GET&quot;)">\n${validate('a')}\n${validate('b')}</when><otherwise>${validate('c')}</otherwise></choose>`,
     );
     expect(lines(r)).toEqual([
-      expect.stringMatching(/^policy\.xml:3: warning: <validate-jwt>: APIM runs every validation its flow reaches/),
+      expect.stringMatching(/^policy\.xml:3: <validate-jwt>: APIM runs this validation and the one at line 2 on the same requests/),
     ]);
   });
 });
