@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { deny, type Decision } from '../authz/decision.js';
 import { authorizeTraced, recordDecision, type DecisionDeps } from '../ops/decisions.js';
+import { headersCarrier } from '../tracing/hook.js';
 import { answer } from './answer.js';
 import { headerMap } from './header_map.js';
 import { rebuildRequest } from './original_request.js';
@@ -21,12 +23,13 @@ const OVERLOAD_WARNING_INTERVAL_MS = 10_000;
  * request is answered 503 at once rather than queued behind them: a proxy reads that as "check failed" and denies.
  */
 export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOptions) {
+  const trusted = trustByConnection(options.trusts);
   let inFlight = 0;
   let lastOverloadWarning = 0;
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
-    // A check never needs a body: let any drain (requestTimeout bounds how long a client may take to send it).
-    req.resume();
+    // A check never reads a body: node discards any once the answer is sent (requestTimeout bounds how long a
+    // client may take to send it), so the connection stays usable.
     if (inFlight >= options.maxConcurrentChecks) {
       deps.metrics?.httpRejected.inc({ reason: 'overloaded' });
       if (Date.now() - lastOverloadWarning >= OVERLOAD_WARNING_INTERVAL_MS) {
@@ -37,13 +40,15 @@ export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOpt
       return plain(res, 503, 'Service Unavailable. Too many checks in flight.');
     }
     inFlight++;
-    void check(req, res, deps, options, started)
-      .catch((err: unknown) => {
+    check(req, res, deps, options, trusted, started).then(
+      () => inFlight--,
+      (err: unknown) => {
+        inFlight--;
         // check never rejects but for answering or recording; an unhandled rejection would end the process.
         deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'answering an HTTP check failed');
         if (!res.headersSent) plain(res, 503, 'Service Unavailable. Access token could not be validated.');
-      })
-      .finally(() => inFlight--);
+      },
+    );
   };
 }
 
@@ -52,6 +57,7 @@ async function check(
   res: ServerResponse,
   deps: DecisionDeps,
   options: HttpCheckOptions,
+  trusted: (socket: Socket) => boolean,
   started: bigint,
 ): Promise<void> {
   const headers = headerMap(req.rawHeaders);
@@ -59,7 +65,7 @@ async function check(
     method: req.method ?? '',
     target: req.url ?? '',
     headers,
-    trusted: options.trusts(req.socket.remoteAddress),
+    trusted: () => trusted(req.socket),
     envoyPathPrefix: options.envoyPathPrefix,
   });
   if (rebuilt.kind === 'not_found') {
@@ -67,11 +73,13 @@ async function check(
     return plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
   }
   const requestId = rebuilt.kind === 'request' ? rebuilt.request.requestId : headers.headers['x-request-id'];
+  // The proxy's own trace context: Envoy's http_service client puts its ext_authz span's there.
+  const span = deps.tracer?.startCheck('http', [headersCarrier(headers.headers)]);
   let decision: Decision;
   try {
     if (rebuilt.kind === 'request') {
       const prelude = { step: 'request', ok: true, detail: rebuilt.detail };
-      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude);
+      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude, span);
     } else decision = deny('PathInvalid', rebuilt.detail, undefined);
   } catch (err) {
     decision = deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
@@ -84,7 +92,23 @@ async function check(
     decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
     if (!res.headersSent) answer(res, decision, close);
   }
-  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http');
+  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http', span);
+}
+
+/**
+ * Whether a connection's peer is a trusted proxy, worked out once per connection: the peer cannot change on a
+ * kept-alive connection, and matching an address against the CIDR blocks costs more than the rest of the edge.
+ */
+function trustByConnection(trusts: TrustsPeer): (socket: Socket) => boolean {
+  const known = new WeakMap<Socket, boolean>();
+  return (socket) => {
+    let trusted = known.get(socket);
+    if (trusted === undefined) {
+      trusted = trusts(socket.remoteAddress);
+      known.set(socket, trusted);
+    }
+    return trusted;
+  };
 }
 
 /** An answer that is no decision (overload, unknown path), in the APIM body's shape like every other answer. */

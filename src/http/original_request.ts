@@ -31,7 +31,8 @@ export interface RebuildInput {
   /** The request target as it arrived (node's `req.url`). */
   readonly target: string;
   readonly headers: HeaderMap;
-  readonly trusted: boolean;
+  /** Whether the peer is a trusted proxy; asked only where forwarded headers could be read. */
+  readonly trusted: () => boolean;
   readonly envoyPathPrefix: string;
 }
 
@@ -54,7 +55,7 @@ export function rebuildRequest(input: RebuildInput): Rebuilt {
   const route = authzRoute(target);
   if (!route) return { kind: 'not_found' };
   const extensions = route.policy === undefined ? NO_EXTENSIONS : { [POLICY_EXTENSION_KEY]: route.policy };
-  if (!input.trusted) {
+  if (!input.trusted()) {
     const detail = `as it arrived (not from a trusted proxy): ${input.method} ${shown(target)}`;
     return request(input.method, target, headers.headers.host, extensions, headers, detail);
   }

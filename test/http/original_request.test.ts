@@ -3,8 +3,9 @@ import { headerMap } from '../../src/http/header_map.js';
 import { rebuildRequest, type RebuildInput, type Rebuilt } from '../../src/http/original_request.js';
 
 /** A rebuild of `target` with these raw headers (name, value, name, value...), trusted unless said otherwise. */
-function rebuild(target: string, raw: string[], options: Partial<RebuildInput> = {}): Rebuilt {
-  return rebuildRequest({ method: 'GET', target, headers: headerMap(raw), trusted: true, envoyPathPrefix: '/envoy', ...options });
+function rebuild(target: string, raw: string[], options: Partial<Omit<RebuildInput, 'trusted'>> & { trusted?: boolean } = {}): Rebuilt {
+  const { trusted = true, ...rest } = options;
+  return rebuildRequest({ method: 'GET', target, headers: headerMap(raw), trusted: () => trusted, envoyPathPrefix: '/envoy', ...rest });
 }
 
 function requestOf(rebuilt: Rebuilt) {
@@ -41,6 +42,19 @@ describe('Envoy http_service: the check request is the original request behind t
     const req = requestOf(rebuild('/envoy/orders/1?x=2', ['Host', 'API.example.com:8443', 'x-request-id', 'r1'], { method: 'post' }));
     expect(req).toMatchObject({ method: 'POST', path: '/orders/1?x=2', host: 'api.example.com', requestId: 'r1' });
     expect(req.contextExtensions).toEqual({});
+  });
+
+  it('never asks whether the peer is trusted: nothing forwarded is read', () => {
+    const rebuilt = rebuildRequest({
+      method: 'GET',
+      target: '/envoy/orders',
+      headers: headerMap(['Host', 'a', ...CADDY]),
+      trusted: () => {
+        throw new Error('asked');
+      },
+      envoyPathPrefix: '/envoy',
+    });
+    expect(requestOf(rebuilt).path).toBe('/orders');
   });
 
   it('reads no forwarded header, even from a trusted proxy', () => {
