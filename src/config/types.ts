@@ -10,6 +10,8 @@ export interface Config {
   /** A file of revoked `jti` values, one per line (optionally followed by the token's exp), watched like the config. */
   readonly revokedTokensFile: string | undefined;
   readonly policies: readonly PolicyConfig[];
+  /** OpenTelemetry traces of checks (src/tracing/); off by default. Read at start, like server.httpAuthz. */
+  readonly tracing: TracingConfig;
 }
 
 export interface ServerConfig {
@@ -68,6 +70,15 @@ export interface LoggingConfig {
    * allows at debug); or `none` (all at debug). InternalError and KeysUnavailable denials are always a warning.
    */
   readonly decisions: 'all' | 'deny' | 'none';
+}
+
+/** `tracing:`; the exporter (endpoint, headers, service name) is configured by the standard OTEL_* environment. */
+export interface TracingConfig {
+  readonly enabled: boolean;
+  /** The share of checks without a parent span that are sampled; a parent's decision (Envoy's) is followed. */
+  readonly samplerRatio: number;
+  /** Put the verified token's `sub` on the span as `enduser.id`. No other claim value but the issuer is recorded. */
+  readonly recordSub: boolean;
 }
 
 export interface PolicyConfig {

@@ -18,6 +18,7 @@ import type { Config, KeysConfig, LoggingConfig, MatchConfig, PolicyConfig, Serv
 import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js';
 import { RULES_KEYS, readPolicyRules } from '../rules/read_rules.js';
 import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
+import { readTracing } from '../tracing/read_config.js';
 
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
 const DEFAULT_HTTP_ADDRESS = '127.0.0.1:9090';
@@ -27,7 +28,8 @@ const DECISION_LOGGING = ['all', 'deny', 'none'] as const;
 /** Checks raw YAML data and returns the configuration with defaults applied; throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source?: string): Config {
   const problems = new Problems();
-  const root = mapping(raw ?? {}, '', problems, ['server', 'keys', 'logging', 'revokedTokens', 'policies']) ?? {};
+  const sections = ['server', 'keys', 'logging', 'revokedTokens', 'policies', 'tracing'];
+  const root = mapping(raw ?? {}, '', problems, sections) ?? {};
   const keys = readKeys(root, problems);
   const config: Config = {
     server: readServer(root, problems),
@@ -35,6 +37,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
     logging: readLogging(root, problems),
     revokedTokensFile: readRevokedTokens(root, problems),
     policies: readPolicies(root, problems, keys),
+    tracing: readTracing(root, problems),
   };
   if (problems.list.length > 0) throw new ConfigError(problems.list, source);
   return deepFreeze(config);
