@@ -6,10 +6,14 @@ import type { KeyFetchEvent } from './keys/remote_key_source.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServer, type OpsServer } from './ops/ops_server.js';
+import type { CheckTracer } from './tracing/hook.js';
+import { startTracing, tracedIntrospectionEvents } from './tracing/start.js';
 
 export interface AppOptions {
   readonly config: Config;
   readonly log: Logger;
+  /** A tracer made by the caller (tests, with an in-memory exporter) instead of the one `tracing:` would start. */
+  readonly tracer?: CheckTracer | undefined;
 }
 
 /** How often readiness is re-evaluated besides on key fetches (keys can pass maxStale without any event). */
@@ -26,6 +30,7 @@ export class App {
   #grpc: GrpcServer | undefined;
   #ops: OpsServer | undefined;
   #httpAuthz: HttpAuthzServer | undefined;
+  #tracer: CheckTracer | undefined;
   #stopping = false;
   #readinessTimer: NodeJS.Timeout | undefined;
 
@@ -39,10 +44,12 @@ export class App {
 
   static async start(options: AppOptions): Promise<App> {
     const app = new App(options.log);
+    // Before the runtime, whose key sources report the fetches checks ask for; undefined when tracing is off.
+    app.#tracer = options.tracer ?? (await startTracing(options.config.tracing, app.log));
     app.#runtime = buildRuntime(options.config, app.#runtimeOptions(undefined));
     startRuntime(app.#runtime);
     try {
-      const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics };
+      const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics, tracer: app.#tracer };
       app.#grpc = await startGrpcServer(options.config.server.grpcAddress, deps);
       const httpAuthz = options.config.server.httpAuthz;
       if (httpAuthz) app.#httpAuthz = await startHttpAuthzServer(httpAuthz, deps);
@@ -140,6 +147,7 @@ export class App {
     await Promise.all([this.#grpc?.shutdown(graceMs), this.#httpAuthz?.close(graceMs)]);
     await this.#ops?.close();
     if (this.#runtime) retireRuntime(this.#runtime, undefined);
+    await this.#tracer?.shutdown();
     this.log.info('tokengate stopped');
     this.log.flush();
   }
@@ -148,11 +156,12 @@ export class App {
     return {
       previous,
       onKeyFetch: (e) => this.#onKeyFetch(e),
-      onIntrospection: {
+      traceKeyFetch: this.#tracer && ((source) => this.#tracer!.keyFetch(source)),
+      onIntrospection: tracedIntrospectionEvents(this.#tracer, {
         ...this.metrics.introspection,
         credentialReloadFailed: (endpoint, error) =>
           this.log.error({ endpoint, error }, 'introspection credential file reload failed; the previous credential stays'),
-      },
+      }),
       onRevocationReloadError: (err) => this.log.error({ error: err.message }, 'revoked tokens file reload failed; the previous list stays'),
     };
   }

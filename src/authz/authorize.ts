@@ -10,12 +10,15 @@ import { selectPolicy } from './select_policy.js';
 import type { Trace } from './trace.js';
 import { verifyToken, type VerifiedToken } from './verify_token.js';
 import { applyRules } from '../rules/evaluate.js';
+import type { TokenFacts } from '../tracing/hook.js';
 
 export interface AuthorizeOptions {
   /** Checks still waiting for keys after this are denied with KeysUnavailable. */
   readonly deadlineMs: number;
   readonly trace?: Trace | undefined;
   readonly nowMs?: number;
+  /** Tracing on: what verification learns of the token, for the check's span. */
+  readonly facts?: TokenFacts | undefined;
 }
 
 /**
@@ -34,6 +37,7 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
       nowMs,
       deadline: deadlineAfter(nowMs + options.deadlineMs),
       trace,
+      facts: options.facts,
     });
     checkClaims(verified.jws.payload, policy, nowMs, trace);
     checkRevocation(verified, runtime, trace);

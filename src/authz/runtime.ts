@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   /** The runtime being replaced: remote key sources whose URL and settings did not change are taken over, keys and all. */
   readonly previous?: Runtime | undefined;
   readonly onKeyFetch?: (event: KeyFetchEvent) => void;
+  /** Tracing on: a span for each key fetch a check asks for (RemoteKeySourceOptions.traceFetch). */
+  readonly traceKeyFetch?: ((source: string) => (event: KeyFetchEvent) => void) | undefined;
   readonly tokenCache?: TokenCacheOptions;
   readonly onRevocationReloadError?: (err: Error) => void;
   readonly onIntrospection?: IntrospectionEvents;
@@ -46,7 +48,15 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     const source =
       sources.get(key) ??
       reusable?.get(key) ??
-      new RemoteKeySource({ kind, url, expectedIssuer, issuerImplied, ...remoteOptions(config.keys), onFetch: options.onKeyFetch });
+      new RemoteKeySource({
+        kind,
+        url,
+        expectedIssuer,
+        issuerImplied,
+        ...remoteOptions(config.keys),
+        onFetch: options.onKeyFetch,
+        traceFetch: options.traceKeyFetch,
+      });
     sources.set(key, source);
     return source;
   };

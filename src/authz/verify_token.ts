@@ -9,6 +9,8 @@ import type { BoundKeySource } from './key_binding.js';
 import type { CompiledPolicy } from './policy.js';
 import type { TokenCache } from './token_cache.js';
 import type { Trace } from './trace.js';
+import { noteToken } from '../tracing/facts.js';
+import type { TokenFacts } from '../tracing/hook.js';
 
 export interface VerifyContext {
   readonly cache: TokenCache;
@@ -16,6 +18,8 @@ export interface VerifyContext {
   /** Resolves when the check's deadline passes; waiting for keys races against it. */
   readonly deadline: () => Promise<void>;
   readonly trace?: Trace | undefined;
+  /** Tracing on (and the check sampled): the token's alg, kid, issuer and cache hit are noted here. */
+  readonly facts?: TokenFacts | undefined;
 }
 
 /** A token whose signature holds for one of the policy's keys (or an unsigned token the policy accepts). */
@@ -48,12 +52,14 @@ async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyConte
     // The key must still belong to a source this policy binds to the token's issuer (RFC 8725 §3.8).
     if (cached && policy.algorithms.has(cached.jws.alg) && policy.keyTrustedFor(cached.key, cached.jws.payload.iss)) {
       ctx.trace?.({ step: 'signature', ok: true, detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)` });
+      if (ctx.facts) noteToken(ctx.facts, cached.jws, true);
       return { jws: cached.jws, key: cached.key };
     }
   }
   const signed = encrypted ? await decryptToSigned(token, policy, ctx) : token;
   if (typeof signed !== 'string') return signed;
   const jws = decodeJws(signed);
+  if (ctx.facts) noteToken(ctx.facts, jws, false);
   ctx.trace?.({ step: 'header', ok: true, detail: `alg ${jws.alg}, kid ${jws.kid ?? '(none)'}, typ ${String(jws.header.typ ?? '(none)')}` });
 
   if (jws.alg.toLowerCase() === 'none') {

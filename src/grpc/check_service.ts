@@ -1,6 +1,7 @@
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { deny, type Decision } from '../authz/decision.js';
 import { authorizeTraced, recordDecision as recordAnyDecision, type DecisionDeps } from '../ops/decisions.js';
+import { headersCarrier, metadataCarrier, type CheckSpan } from '../tracing/hook.js';
 import { toAuthzRequest } from './check_request.js';
 import { toCheckResponse } from './check_response.js';
 import type { CheckRequestMessage, CheckResponseMessage } from './protos.js';
@@ -18,8 +19,8 @@ export function createCheckHandler(deps: CheckServiceDeps) {
     callback: sendUnaryData<CheckResponseMessage>,
     started: bigint = process.hrtime.bigint(),
   ): void => {
-    void decide(call.request, deps)
-      .then(({ decision, requestId }) => {
+    void decide(call, deps)
+      .then(({ decision, requestId, span }) => {
         let response: CheckResponseMessage;
         try {
           response = toCheckResponse(decision);
@@ -28,7 +29,7 @@ export function createCheckHandler(deps: CheckServiceDeps) {
           response = toCheckResponse(decision);
         }
         callback(null, response);
-        recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9);
+        recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, span);
       })
       .catch((err: unknown) => {
         // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the process.
@@ -43,19 +44,29 @@ export type CheckHandler = ReturnType<typeof createCheckHandler>;
 interface Outcome {
   readonly decision: Decision;
   readonly requestId: string | undefined;
+  /** Tracing on: the check's span, ended when the decision is recorded. */
+  readonly span?: CheckSpan | undefined;
 }
 
-async function decide(request: CheckRequestMessage, deps: CheckServiceDeps): Promise<Outcome> {
+async function decide(
+  call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
+  deps: CheckServiceDeps,
+): Promise<Outcome> {
   let requestId: string | undefined;
+  let span: CheckSpan | undefined;
   try {
     const runtime = deps.runtime();
-    const req = toAuthzRequest(request);
+    const req = toAuthzRequest(call.request);
     requestId = req.requestId;
-    return { decision: await authorizeTraced(req, runtime, deps.log), requestId };
+    // Envoy's ext_authz client puts its span's context in the call's metadata; the CheckRequest's headers carry the
+    // downstream request's own (when allowed_headers lets them through).
+    span = deps.tracer?.startCheck('grpc', [metadataCarrier(call.metadata), headersCarrier(req.headers)]);
+    return { decision: await authorizeTraced(req, runtime, deps.log, undefined, span), requestId, span };
   } catch (err) {
     return {
       decision: deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined),
       requestId,
+      span,
     };
   }
 }
@@ -66,6 +77,7 @@ export function recordDecision(
   decision: Decision,
   requestId: string | undefined,
   seconds: number,
+  span?: CheckSpan,
 ): void {
-  recordAnyDecision(deps, decision, requestId, seconds, 'grpc');
+  recordAnyDecision(deps, decision, requestId, seconds, 'grpc', span);
 }

@@ -27,6 +27,8 @@ export interface RemoteKeySourceOptions {
   readonly minRetryMs?: number;
   readonly maxRetryMs?: number;
   readonly onFetch?: (event: KeyFetchEvent) => void;
+  /** Tracing on: called as a fetch for a check (unknown kid) starts; the function it returns gets the outcome. */
+  readonly traceFetch?: (source: string) => (event: KeyFetchEvent) => void;
 }
 
 export interface KeyFetchEvent {
@@ -122,7 +124,8 @@ export class RemoteKeySource implements KeySource {
   refreshForUnknownKid(): Promise<void> {
     if (this.#inflight) return this.#inflight;
     if (Date.now() - this.#lastAttemptAt < this.#options.cooldownMs) return Promise.resolve();
-    return this.#refresh();
+    // Only this fetch is a check's: background refreshes belong to no request's trace.
+    return this.#refresh(this.#options.traceFetch?.(this.id));
   }
 
   status(): KeySourceStatus {
@@ -137,17 +140,17 @@ export class RemoteKeySource implements KeySource {
     };
   }
 
-  #refresh(): Promise<void> {
+  #refresh(traced?: (event: KeyFetchEvent) => void): Promise<void> {
     if (this.#inflight) return this.#inflight;
     this.#lastAttemptAt = Date.now();
-    this.#inflight = this.#fetch().finally(() => {
+    this.#inflight = this.#fetch(traced).finally(() => {
       this.#inflight = undefined;
       this.#resolveFirstFetch();
     });
     return this.#inflight;
   }
 
-  async #fetch(): Promise<void> {
+  async #fetch(traced: ((event: KeyFetchEvent) => void) | undefined): Promise<void> {
     const o = this.#options;
     try {
       let jwksUrl = o.url;
@@ -166,7 +169,9 @@ export class RemoteKeySource implements KeySource {
       const { keys, skipped } = importJwks(jwks.body, jwksUrl);
       this.#setKeys(keys, issuer);
       this.#schedule(this.#refreshDelay(maxAge));
-      o.onFetch?.({ source: this.id, result: 'ok', keyCount: keys.length, skipped });
+      const event: KeyFetchEvent = { source: this.id, result: 'ok', keyCount: keys.length, skipped };
+      o.onFetch?.(event);
+      traced?.(event);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.#lastError = error;
@@ -174,14 +179,16 @@ export class RemoteKeySource implements KeySource {
       this.#failures += 1;
       const retry = Math.min((o.minRetryMs ?? 1000) * 2 ** (this.#failures - 1), o.maxRetryMs ?? 30_000);
       this.#schedule(retry);
-      o.onFetch?.({
+      const event: KeyFetchEvent = {
         source: this.id,
         result: 'error',
         keyCount: this.#keys.length,
         error,
         code: err instanceof KeyFetchError ? err.code : 'ERR_KEYS_INVALID_DOCUMENT',
         skipped: [],
-      });
+      };
+      o.onFetch?.(event);
+      traced?.(event);
     }
   }
 
