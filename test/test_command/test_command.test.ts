@@ -38,6 +38,16 @@ describe('tokengate test', () => {
     expect(lines.at(-1)).toBe('10 passed, 0 failed');
   });
 
+  it('several files in one run, with the rules example (nested and namespaced claims, rulesDefault, report-only)', async () => {
+    const { code, stdout } = await tokengateTest('config/demo.test.yaml', 'config/rules.example.test.yaml');
+    expect(code).toBe(0);
+    expect(stdout).toContain('\nconfig/rules.example.test.yaml (config config/rules.example.yaml)\n');
+    expect(stdout).toContain(
+      '\nok    the report-only org rule would deny, and lets the request through  (would_deny RuleDenied 200 by policy billing)\n',
+    );
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe('22 passed, 0 failed');
+  });
+
   it('a failing case: FAIL with each unmet expectation and the denial detail, the summary, exit 1', async () => {
     const cases = file(
       'failing.yaml',
