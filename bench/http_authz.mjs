@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+// The cost of the HTTP authorization mode (issue 21): checks/s of tokengate's HTTP listener (server.httpAuthz) for a
+// repeated token (the token cache answers), against an allow-all node:http server with the same process model,
+// both driven by wrk over keep-alive HTTP/1.1. Two request forms are measured: Envoy http_service's (the original
+// request behind /envoy) and nginx auth_request's (GET /authz with X-Original-URI and X-Original-Method from a
+// trusted proxy). Runs are interleaved (ceiling, tokengate Envoy form, tokengate nginx form, per round); the
+// figures are medians over the rounds. Servers are pinned to the last CPU and wrk to the first (taskset), unless
+// --no-pin.
+//
+//   npm run build && node bench/http_authz.mjs [--duration 10s] [--connections 50] [--rounds 3] [--workers 1]
+//
+// Besides the rate, the server's CPU time per check (from /proc): on a machine shared with other work the rate swings
+// with the share of the CPU the server gets, the CPU per check much less; "capacity ÷ ceiling" is the ceiling's CPU
+// per request over tokengate's, the rate ratio a server with a core of its own would show.
+//
+// Needs wrk on the PATH (Debian: apt-get install wrk). Prints a Markdown table; exits 1 if any answer was not a
+// 200 or wrk reported socket errors.
+import { execFileSync } from 'node:child_process';
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10s' },
+    warmup: { type: 'string', default: '2s' },
+    connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '1' },
+    'no-pin': { type: 'boolean', default: false },
+    // Internal: run as the allow-all ceiling server on this port.
+    ceiling: { type: 'string' },
+  },
+});
+const workers = Number(values.workers);
+
+if (values.ceiling !== undefined) await ceiling(Number(values.ceiling));
+else await main();
+
+/**
+ * The ceiling: node:http answering every request 200 with an empty body, as tokengate answers an allow, with the
+ * same server options and the same process model (one process, or `--workers N` with node:cluster).
+ */
+async function ceiling(port) {
+  if (workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    return;
+  }
+  const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 32 * 1024 }, (req, res) => {
+    res.writeHead(200, { 'content-length': 0, 'x-user-oid': 'oid-bench' });
+    res.end();
+  });
+  server.listen(port, '127.0.0.1');
+}
+
+async function main() {
+  const { startDevIssuer } = await import(join(ROOT, 'dist/dev_issuer/dev_issuer.js'));
+  const { freePorts } = await import(join(ROOT, 'dist/testkit/ports.js'));
+  const { startTokengateProcess } = await import(join(ROOT, 'dist/testkit/tokengate_process.js'));
+  const { ManagedProcess, killChildren } = await import(join(ROOT, 'dist/testkit/children.js'));
+  const { waitFor } = await import(join(ROOT, 'dist/testkit/wait.js'));
+  process.once('SIGINT', () => {
+    killChildren('SIGKILL');
+    process.exit(130);
+  });
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (err) {
+    // wrk --version exits 1 after printing; only a missing binary is a problem.
+    if (err.code === 'ENOENT') fail('wrk not found: install it (Debian: apt-get install wrk).');
+  }
+  const cpus = availableParallelism();
+  const pin = !values['no-pin'] && cpus >= 2 && has('taskset');
+  const serverCpu = String(cpus - 1);
+  const wrap = (argv, cpu) => (pin ? ['taskset', '-c', cpu, ...argv] : argv);
+
+  const dir = mkdtempSync(join(tmpdir(), 'tokengate-http-bench-'));
+  const [ceilingPort, grpcPort, opsPort, httpPort] = await freePorts(4);
+  const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://orders' });
+  const token = await issuer.sign({ scp: 'orders.read', oid: 'oid-bench', sub: 'bench' }, { expiresIn: 86_400 });
+  const configFile = join(dir, 'tokengate.yaml');
+  writeFileSync(configFile, tokengateConfig({ grpcPort, opsPort, httpPort, issuer: issuer.issuer }));
+
+  const nodeFlags = ['--max-semi-space-size=4', '--heap-growing-percent=200'];
+  const ceilingArgs = [
+    ...nodeFlags,
+    fileURLToPath(import.meta.url),
+    '--ceiling',
+    String(ceilingPort),
+    '--workers',
+    String(workers),
+  ];
+  const [ceilingCmd, ...ceilingRest] = wrap([process.execPath, ...ceilingArgs], serverCpu);
+  const ceilingProc = new ManagedProcess('ceiling', ceilingCmd, ceilingRest, join(dir, 'ceiling.log'));
+  const tokengate = await startTokengateProcess({
+    args: ['serve', '--config', configFile],
+    opsPort,
+    logFile: join(dir, 'tokengate.log'),
+    nodeFlags,
+    wrapper: pin ? ['taskset', '-c', serverCpu] : [],
+    stdout: 'ignore',
+  });
+  await waitFor(
+    'the ceiling server listening',
+    () =>
+      probe(ceilingPort, '/', []).then(
+        () => true,
+        () => undefined,
+      ),
+    {
+      timeoutMs: 10_000,
+    },
+  );
+
+  const targets = [
+    {
+      name: 'ceiling (node:http allow-all)',
+      port: ceilingPort,
+      path: '/envoy/orders/1',
+      headers: [],
+      pid: () => ceilingProc.pid,
+    },
+    {
+      name: 'tokengate, Envoy http_service form',
+      port: httpPort,
+      path: '/envoy/orders/1',
+      headers: [],
+      pid: () => tokengate.pid,
+    },
+    {
+      name: 'tokengate, nginx auth_request form',
+      port: httpPort,
+      path: '/authz',
+      headers: ['X-Original-URI: /orders/1', 'X-Original-Method: GET', 'X-Forwarded-Host: api.example.com'],
+      pid: () => tokengate.pid,
+    },
+  ];
+  const common = ['Host: api.example.com', `Authorization: Bearer ${token}`, 'X-Request-Id: 0f5a1c0d-bench'];
+  // Each form must be allowed before it is measured: a 401 at wrk's rate would measure the wrong thing.
+  for (const t of targets.slice(1)) {
+    const status = await probe(t.port, t.path, [...common, ...t.headers]);
+    if (status !== 200) fail(`${t.name}: the probe check answered ${status}, not 200.`);
+  }
+
+  const results = new Map(targets.map((t) => [t.name, []]));
+  const load = { start: loadavg(), end: undefined };
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const t of targets) {
+      const headers = [...common, ...t.headers];
+      wrk(t.port, t.path, headers, values.warmup, wrap);
+      const cpuBefore = cpuSeconds(t.pid());
+      const r = wrk(t.port, t.path, headers, values.duration, wrap);
+      r.cpuPerRequest = ((cpuSeconds(t.pid()) - cpuBefore) / r.requests) * 1e6;
+      if (r.non2xx > 0 || r.socketErrors)
+        fail(`${t.name}: ${r.non2xx} answers were not 2xx, socket errors: ${r.socketErrors ?? 'none'}.`);
+      results.get(t.name).push(r);
+      process.stderr.write(`round ${round + 1} ${t.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99}\n`);
+    }
+  }
+  load.end = loadavg();
+  await tokengate.stop('SIGTERM', 10_000);
+  await ceilingProc.stop('SIGTERM', 5000);
+  await issuer.close();
+  report(targets, results, { pin, load });
+}
+
+function tokengateConfig({ grpcPort, opsPort, httpPort, issuer }) {
+  return `# bench/http_authz.mjs: one policy, as bench/bench.mjs's (discovery + JWKS, audience, scp, one claim header)
+server:
+  grpc: { address: "127.0.0.1:${grpcPort}" }
+  http: { address: "127.0.0.1:${opsPort}" }
+  workers: ${workers}
+  httpAuthz: { address: "127.0.0.1:${httpPort}", trustedProxies: ["127.0.0.1/32"] }
+logging: { level: info }
+policies:
+  - name: orders
+    match: { pathPrefixes: ["/orders"] }
+    validateJwt:
+      openidConfig: [{ url: "${issuer}/.well-known/openid-configuration" }]
+      audiences: ["api://orders"]
+      requiredClaims: [{ name: scp, separator: " ", match: all, values: ["orders.read"] }]
+      outputClaimsToHeaders: [{ claim: oid, header: x-user-oid }]
+`;
+}
+
+/** One wrk run; its summary parsed. */
+function wrk(port, path, headers, duration, wrap) {
+  const argv = wrap(
+    [
+      'wrk',
+      '-t1',
+      `-c${values.connections}`,
+      `-d${duration}`,
+      '--latency',
+      ...headers.flatMap((h) => ['-H', h]),
+      `http://127.0.0.1:${port}${path}`,
+    ],
+    '0',
+  );
+  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  const number = (re) => Number((re.exec(out)?.[1] ?? 'NaN').replace(/,/g, ''));
+  return {
+    requests: number(/(\d+) requests in /),
+    rps: number(/Requests\/sec:\s+([\d.]+)/),
+    p50: /50%\s+(\S+)/.exec(out)?.[1],
+    p99: /99%\s+(\S+)/.exec(out)?.[1],
+    non2xx: number(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+    socketErrors: /Socket errors: (.*)/.exec(out)?.[1],
+  };
+}
+
+/** One GET with node's fetch; resolves with the status. */
+async function probe(port, path, headers) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    headers: Object.fromEntries(headers.map((h) => [h.slice(0, h.indexOf(':')), h.slice(h.indexOf(':') + 1).trim()])),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+function report(targets, results, { pin, load }) {
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rows = targets.map((t) => {
+    const runs = results.get(t.name);
+    const rps = runs.map((r) => r.rps);
+    const cpu = median(runs.map((r) => r.cpuPerRequest));
+    return {
+      name: t.name,
+      rps: median(rps),
+      min: Math.min(...rps),
+      max: Math.max(...rps),
+      cpu,
+      p99: runs.map((r) => r.p99),
+    };
+  });
+  const [ceil] = rows;
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const lines = [
+    `Node ${process.version}, ${availableParallelism()} CPUs, ` +
+      `${pin ? 'servers pinned to the last CPU, wrk to the first' : 'nothing pinned'}, ` +
+      `wrk -t1 -c${values.connections} -d${values.duration} (warm-up ${values.warmup} before each run), ` +
+      `workers ${workers}, median of ${values.rounds} interleaved rounds; load average ` +
+      `${load.start.map((x) => x.toFixed(2)).join(' / ')} at the start, ${load.end.map((x) => x.toFixed(2)).join(' / ')} at the end.`,
+    '',
+    '| system | checks/s (min–max) | ÷ ceiling | server CPU µs per check | capacity ÷ ceiling (CPU) | p99 per run |',
+    '|---|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps)} (${fmt(r.min)}–${fmt(r.max)}) | ${(r.rps / ceil.rps).toFixed(2)} | ` +
+        `${r.cpu.toFixed(1)} | ${(ceil.cpu / r.cpu).toFixed(2)} | ${r.p99.join(', ')} |`,
+    ),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * CPU seconds (user + system) used so far by `pid` and its children (node:cluster workers), from /proc: a figure
+ * the other work on a shared machine does not change, unlike the rate.
+ */
+function cpuSeconds(pid) {
+  const ticks = 100; // USER_HZ, 100 on Linux
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === pid || Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) / ticks;
+  }
+  return total;
+}
+
+function has(command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(message) {
+  process.stderr.write(`http_authz bench: ${message}\n`);
+  process.exit(1);
+}
