@@ -25,8 +25,9 @@ describe('ManagedProcess', () => {
     const piped = node('piped', script, 'pipe');
     let out = '';
     piped.stdout!.on('data', (d: Buffer) => (out += d));
-    await piped.waitUntil('the piped line', () => out.includes('out'));
+    await new Promise((resolve) => piped.stdout!.once('end', resolve));
     await piped.exited;
+    expect(out).toBe('out\n');
     expect(piped.output()).toBe('err\n');
 
     const silent = node('silent', script, 'ignore');
@@ -36,7 +37,11 @@ describe('ManagedProcess', () => {
     expect(silent.argv).toEqual([process.execPath, '-e', script]);
   });
 
-  it('waitUntil gives up at once, with the log tail, when the process exits before the condition holds', async () => {
+  it('waitUntil: a condition met counts even after the exit; otherwise it gives up at once, with the log tail', async () => {
+    const done = node('done', 'console.error("finished")');
+    await done.exited;
+    await done.waitUntil('the line', () => done.output().includes('finished'));
+
     const proc = node('early-exit', 'console.error("bad config"); process.exit(3)');
     await expect(proc.waitUntil('never', () => false, { timeoutMs: 20_000 })).rejects.toThrow(
       /never: early-exit exited early \(\{"code":3,"signal":null\}\)[\s\S]*bad config/,

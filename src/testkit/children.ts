@@ -124,8 +124,8 @@ export class ManagedProcess {
   }
 
   /**
-   * Polls `probe` (every `intervalMs`, default 50) until it says yes; gives up at once, with the log's tail, if the
-   * process exits first, and after `timeoutMs` (default 20 s) otherwise.
+   * Polls `probe` (every `intervalMs`, default 50) until it says yes; gives up at once, with the log's tail, once the
+   * process has exited and the probe still says no, and after `timeoutMs` (default 20 s) otherwise.
    */
   async waitUntil(
     what: string,
@@ -135,8 +135,10 @@ export class ManagedProcess {
     await waitFor(
       what,
       async () => {
-        if (!this.running) throw new StopWaiting(`${this.name} exited early (${JSON.stringify(this.exit)})`);
-        return (await probe()) ? true : undefined;
+        const exited = !this.running; // read first: an exit during the probe is seen on the next round
+        if (await probe()) return true;
+        if (exited) throw new StopWaiting(`${this.name} exited early (${JSON.stringify(this.exit)})`);
+        return undefined;
       },
       { timeoutMs: options.timeoutMs ?? 20_000, intervalMs: options.intervalMs, diagnostics: () => this.logTail() },
     );
