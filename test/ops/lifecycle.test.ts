@@ -213,7 +213,7 @@ describe('metrics and report-only', () => {
     expect(await metric(child.opsUrl, 'tokengate_token_cache_hits_total')).toBeGreaterThanOrEqual(1);
     expect(await metric(child.opsUrl, `tokengate_key_fetches_total{source="${issuer.issuer}/.well-known/openid-configuration",result="ok"}`)).toBeGreaterThanOrEqual(1);
     const text2 = await (await fetch(`${child.opsUrl}/metrics`)).text();
-    expect(text2).toMatch(/^tokengate_check_duration_seconds_count 4$/m);
+    expect(text2).toMatch(/^tokengate_check_duration_seconds_count{transport="grpc"} 4$/m);
     expect(text2).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(text2).toMatch(/^process_resident_memory_bytes /m);
     await waitUntil(() => /"decision":"would_deny","reason":"TokenClaimNotFound"/.test(child!.output()), 'the would_deny log line');
