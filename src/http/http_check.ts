@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { deny, type Decision } from '../authz/decision.js';
 import { authorizeTraced, recordDecision, type DecisionDeps } from '../ops/decisions.js';
+import { headersCarrier } from '../tracing/hook.js';
 import { answer } from './answer.js';
 import { headerMap } from './header_map.js';
 import { rebuildRequest } from './original_request.js';
@@ -72,11 +73,13 @@ async function check(
     return plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
   }
   const requestId = rebuilt.kind === 'request' ? rebuilt.request.requestId : headers.headers['x-request-id'];
+  // The proxy's own trace context: Envoy's http_service client puts its ext_authz span's there.
+  const span = deps.tracer?.startCheck('http', [headersCarrier(headers.headers)]);
   let decision: Decision;
   try {
     if (rebuilt.kind === 'request') {
       const prelude = { step: 'request', ok: true, detail: rebuilt.detail };
-      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude);
+      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude, span);
     } else decision = deny('PathInvalid', rebuilt.detail, undefined);
   } catch (err) {
     decision = deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
@@ -89,7 +92,7 @@ async function check(
     decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
     if (!res.headersSent) answer(res, decision, close);
   }
-  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http');
+  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http', span);
 }
 
 /**

@@ -27,7 +27,11 @@ let tg: TracedTokengate;
 
 function config(): string {
   return `
-server: { grpc: { address: "127.0.0.1:0" }, http: false, checkDeadlineMs: 5000 }
+server:
+  grpc: { address: "127.0.0.1:0" }
+  http: false
+  httpAuthz: { address: "127.0.0.1:0", trustedProxies: ["127.0.0.1/32"] }
+  checkDeadlineMs: 5000
 keys: { cooldown: 0 }
 logging: { level: info, decisions: all }
 policies:
@@ -193,6 +197,30 @@ describe('parent context (W3C Trace Context)', () => {
     const spans = await tg.spans('tokengate.check', 1);
     expect(spans).toHaveLength(1);
     expect(tg.logLine(unsampled.requestId)).not.toHaveProperty('traceId');
+  });
+});
+
+describe('the HTTP authorization listener', () => {
+  it("takes the parent from the proxy's request headers (Envoy http_service injects its span there)", async () => {
+    const requestId = randomUUID();
+    const res = await fetch(`http://127.0.0.1:${tg.app.httpAuthzPort}/authz`, {
+      headers: {
+        ...bearer(await token()),
+        'x-original-uri': '/orders/7',
+        'x-original-method': 'GET',
+        'x-request-id': requestId,
+        traceparent: traceparent(),
+      },
+    });
+    expect(res.status).toBe(200);
+    const [span] = await tg.spans('tokengate.check', 1);
+    expect(span!.attributes).toMatchObject({
+      [ATTR.transport]: 'http',
+      [ATTR.policy]: 'orders',
+      [ATTR.decision]: 'allow',
+    });
+    expect(span!.parentSpanContext?.spanId).toBe(PARENT_SPAN);
+    expect(tg.logLine(requestId).traceId).toBe(PARENT_TRACE);
   });
 });
 
