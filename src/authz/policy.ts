@@ -4,7 +4,7 @@ import { TENANT_PLACEHOLDER, issuerTemplate, type IssuerTemplate } from '../jwt/
 import { normalizeTokenType } from '../jwt/token_type.js';
 import type { DecryptionKey } from '../keys/import_key.js';
 import type { VerificationKey } from '../keys/verification_key.js';
-import { compileClaimPath, type ClaimPath } from './claim_path.js';
+import { compileClaimPath, type ClaimPath } from '../jwt/claim_path.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import { ruleSetOf, type RuleSet } from '../rules/compile.js';
 import type { AuthzRequest } from './request.js';

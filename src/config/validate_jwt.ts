@@ -1,7 +1,7 @@
 import { ALL_ALGORITHMS, ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, jwsAlgorithm } from '../jwt/algorithms.js';
 import { TENANT_PLACEHOLDER } from '../jwt/issuer_pattern.js';
+import { parseClaimPath } from '../jwt/claim_path.js';
 import { readIntrospection } from './read_introspection.js';
-import { parseClaimPath } from '../authz/claim_path.js';
 import {
   checkIssuerBindings,
   readDecryptionKeys,
@@ -86,7 +86,9 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
   }
   const introspection = readIntrospection(o, path, problems, openidConfig);
   // With introspection, a policy may accept opaque tokens only: a JWT then finds no key and is denied.
-  if (requireSignedTokens && o.introspection === undefined && openidConfig.length + jwksUri.length + issuerSigningKeys.length === 0) {
+  // Counted as written, not as read: a key whose shape is wrong is already reported, and is not also "no key source".
+  const written = (key: string) => (Array.isArray(o[key]) ? (o[key] as unknown[]).length : 0);
+  if (requireSignedTokens && o.introspection === undefined && written('openidConfig') + written('jwksUri') + written('issuerSigningKeys') === 0) {
     problems.add(path, 'needs at least one key source: openidConfig, jwksUri or issuerSigningKeys');
   }
 

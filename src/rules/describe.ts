@@ -1,4 +1,4 @@
-import { claimAt } from '../authz/claim_path.js';
+import { claimAt } from '../jwt/claim_path.js';
 import type { CompiledRule } from './compile.js';
 import { scopesFor } from './environment.js';
 

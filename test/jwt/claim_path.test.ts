@@ -2,7 +2,7 @@
 // (Keycloak's realm_access / resource_access, Auth0's namespaced claims), and the same paths through the real compile
 // step in requiredClaims. Stricter than a plain property walk: a step through a prototype key reads nothing.
 import { describe, expect, it } from 'vitest';
-import { parseClaimPath, type ClaimPath } from '../../src/authz/claim_path.js';
+import { parseClaimPath, type ClaimPath } from '../../src/jwt/claim_path.js';
 import { checkClaims } from '../../src/authz/claims.js';
 import { buildRuntime } from '../../src/authz/runtime.js';
 import { parseConfigText } from '../../src/config/load.js';
