@@ -1,4 +1,9 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// test/e2e/tracing/ needs Jaeger, a big Go build (scripts/install-jaeger.sh): it is its own run, `npm run
+// test:e2e:tracing` (scripts/e2e.mjs --tracing sets TOKENGATE_E2E_TIER=tracing), and `npm run test:e2e` leaves it out.
+const TRACING = 'test/e2e/tracing/**';
+const tracingTier = process.env.TOKENGATE_E2E_TIER === 'tracing';
 
 // The tier that needs tools beyond Node.js and npm: a real Envoy (installed by scripts/install-envoy.sh into the
 // per-machine tools cache) in front of tokengate, nginx and Caddy (scripts/install-proxy.sh) in front of its HTTP
@@ -7,7 +12,8 @@ import { defineConfig } from 'vitest/config';
 // ENVOY_BIN, NGINX_BIN and CADDY_BIN.
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.test.ts'],
+    include: tracingTier ? [`${TRACING}/*.test.ts`] : ['test/e2e/**/*.test.ts'],
+    exclude: tracingTier ? configDefaults.exclude : [...configDefaults.exclude, TRACING],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Files bind ports and spawn Envoy: run them one at a time on the 2-core machines.

@@ -7,6 +7,8 @@
 //      scripts/install-proxy.sh, which finds them or unpacks their Debian packages into the same tools cache.
 //   4. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN and CADDY_BIN set; extra
 //      arguments go to vitest.
+// With --tracing (`npm run test:e2e:tracing`): Envoy and Jaeger (scripts/install-jaeger.sh, a big Go build, hence not
+// part of the default run), then only test/e2e/tracing/ with ENVOY_BIN and JAEGER_BIN.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
 import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -62,6 +64,20 @@ function proxy(name) {
   return bin;
 }
 
+/** Jaeger for the tracing tier: the installer builds it into the tools cache when missing and names it last. */
+function jaeger() {
+  const r = spawnSync('bash', [join(ROOT, 'scripts/install-jaeger.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (r.error) throw new Stop(`cannot run scripts/install-jaeger.sh: ${r.error.message}.`);
+  if (r.status !== 0) throw new Stop(''); // the installer has said why, in one sentence
+  const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!executable(bin))
+    throw new Stop(`scripts/install-jaeger.sh named ${JSON.stringify(bin)}, which is not executable.`);
+  return bin;
+}
+
 function kubectl() {
   const bin = process.env.KUBECTL_BIN || 'kubectl';
   const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
@@ -79,6 +95,7 @@ function run(command, args, env = process.env) {
 }
 
 function main() {
+  if (process.argv[2] === '--tracing') return tracingTier(process.argv.slice(3));
   kubectl(); // first: it fails at once, the Envoy install may take a minute
   const envoyBin = envoy();
   const nginxBin = proxy('nginx');
@@ -88,6 +105,16 @@ function main() {
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
   const args = [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...process.argv.slice(2)];
   return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin, NGINX_BIN: nginxBin, CADDY_BIN: caddyBin });
+}
+
+function tracingTier(extra) {
+  const envoyBin = envoy();
+  const jaegerBin = jaeger();
+  if (run('npm', ['run', '--silent', 'build']) !== 0)
+    throw new Stop('`npm run build` failed (the compiler output is above).');
+  const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
+  const env = { ...process.env, ENVOY_BIN: envoyBin, JAEGER_BIN: jaegerBin, TOKENGATE_E2E_TIER: 'tracing' };
+  return run(process.execPath, [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...extra], env);
 }
 
 try {

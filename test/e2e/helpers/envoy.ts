@@ -19,6 +19,8 @@ export interface EnvoyOptions {
   /** Exactly one of these two. */
   readonly tokengatePort?: number;
   readonly tokengateSocket?: string;
+  /** Changes the rendered config before Envoy reads it (the tracing test adds a tracer and its cluster). */
+  readonly configure?: (yaml: string) => string;
 }
 
 export interface RunningEnvoy {
@@ -52,7 +54,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
     ...(options.tokengateSocket !== undefined ? { tokengateSocket: options.tokengateSocket } : { tokengatePort: options.tokengatePort }),
   });
   const configFile = join(options.dir, 'envoy.yaml');
-  writeFileSync(configFile, text);
+  writeFileSync(configFile, options.configure ? options.configure(text) : text);
   const logFile = join(options.dir, 'envoy.log');
   const proc = new ManagedProcess(
     'envoy',

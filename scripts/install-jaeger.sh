@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Install Jaeger (v2, the OpenTelemetry-Collector-based backend) for the tracing e2e test (test/e2e/tracing/): a real
+# OTLP receiver with a query API, where Envoy's spans and tokengate's meet in one trace. Into the per-machine tools
+# cache ($GO_TOOLS_BIN from scripts/tools.sh), outside the clone, like the bench's Go tools.
+#
+#   scripts/install-jaeger.sh        # the LAST LINE on stdout is the absolute path of the binary
+#
+# Source: the Go module proxy, github.com/jaegertracing/jaeger at $JAEGER_VERSION, package ./cmd/jaeger. Its go.mod has
+# a replace directive (Shopify/sarama), which `go install pkg@version` refuses and `go get -tool` would ignore, so the
+# module is downloaded and the package built inside it, with the module's own go.mod and go.sum (what `go install`
+# would do if it could). Needs Go >= 1.24.
+#
+# Cost: a big build. Cold (empty module and build caches) it took 25.5 min of wall time on the project's 2-vCPU machine
+# while that machine ran at a load average of 10-15 (about 9 CPU-minutes in all, so roughly 5-6 min on two idle
+# cores); the module downloads take 20 s. Which is why `npm run test:e2e` does not run it: `npm run test:e2e:tracing`
+# does (scripts/e2e.mjs --tracing).
+#
+# Idempotent: a binary built from the pinned version is kept (FORCE=1 rebuilds). Two runs at once wait for each
+# other (flock). Everything but the last line goes to stderr; a failure is one sentence there and exit status 1.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
+
+JAEGER_VERSION="${JAEGER_VERSION:-v1.75.0}"
+MODULE=github.com/jaegertracing/jaeger
+BIN="$GO_TOOLS_BIN/jaeger"
+STAMP="$GO_TOOLS_BIN/.jaeger.version"
+
+log() { echo "install-jaeger: $*" >&2; }
+fail() { log "$*"; exit 1; }
+
+if [[ -n "${JAEGER_BIN:-}" ]]; then
+  [[ -x "$JAEGER_BIN" ]] || fail "JAEGER_BIN is set to $JAEGER_BIN, which is not an executable file."
+  echo "$JAEGER_BIN"
+  exit 0
+fi
+
+command -v go >/dev/null || fail "cannot build Jaeger: go not found (Jaeger $JAEGER_VERSION comes from the Go module proxy and needs Go >= 1.24); install Go or set JAEGER_BIN."
+mkdir -p "$GO_TOOLS_BIN" 2>/dev/null ||
+  fail "cannot create the tools cache $GO_TOOLS_BIN (set TOKENGATE_TOOLS_DIR to a writable folder)."
+if command -v flock >/dev/null; then
+  exec 9>"$BIN.lock"
+  flock 9
+fi
+
+# A binary built inside its module reports "(devel)" as its version, so the stamp beside it names what it was built from.
+if [[ "${FORCE:-0}" != 1 && -x "$BIN" && "$(cat "$STAMP" 2>/dev/null || true)" == "$MODULE@$JAEGER_VERSION" ]]; then
+  log "jaeger $JAEGER_VERSION already installed"
+else
+  log "building $MODULE/cmd/jaeger@$JAEGER_VERSION from the Go module proxy into $GO_TOOLS_BIN (a big build: see this script's header)"
+  t0=$SECONDS
+  dir="$(go mod download -json "$MODULE@$JAEGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$dir" ]] || fail "cannot build Jaeger: go mod download $MODULE@$JAEGER_VERSION failed (no network, or no such version)."
+  rm -f "$STAMP"
+  (cd "$dir" && GOFLAGS="${GOFLAGS:-} -trimpath" go build -o "$BIN.tmp" ./cmd/jaeger) >&2 ||
+    fail "cannot build Jaeger: go build of $MODULE/cmd/jaeger@$JAEGER_VERSION failed (the compiler output is above)."
+  mv "$BIN.tmp" "$BIN"
+  echo "$MODULE@$JAEGER_VERSION" >"$STAMP"
+  log "built in $((SECONDS - t0)) s"
+fi
+"$BIN" --help >/dev/null 2>&1 || fail "the installed $BIN does not run."
+echo "$BIN"
