@@ -1,5 +1,12 @@
 import type { Config } from './config/types.js';
-import { buildRuntime, retireRuntime, runtimeReady, startRuntime, type Runtime, type RuntimeOptions } from './authz/runtime.js';
+import {
+  buildRuntime,
+  retireRuntime,
+  runtimeReady,
+  startRuntime,
+  type Runtime,
+  type RuntimeOptions,
+} from './authz/runtime.js';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc_server.js';
 import { startHttpAuthzServer, type HttpAuthzServer } from './http/http_authz_server.js';
 import type { KeyFetchEvent } from './keys/remote_key_source.js';
@@ -55,7 +62,10 @@ export class App {
       if (httpAuthz) app.#httpAuthz = await startHttpAuthzServer(httpAuthz, deps);
       if (options.config.server.httpAddress) {
         const registry = app.metrics.registry;
-        app.#ops = await startOpsServer(options.config.server.httpAddress, app, { contentType: registry.contentType, text: () => registry.metrics() });
+        app.#ops = await startOpsServer(options.config.server.httpAddress, app, {
+          contentType: registry.contentType,
+          text: () => registry.metrics(),
+        });
       }
     } catch (err) {
       await app.stop(0);
@@ -64,7 +74,12 @@ export class App {
     app.#readinessTimer = setInterval(() => app.#updateServing(), READINESS_POLL_MS).unref();
     app.#updateServing();
     app.log.info(
-      { grpc: app.#grpc.address, httpAuthz: app.#httpAuthz?.address ?? null, http: app.#ops ? `${options.config.server.httpAddress?.replace(/:\d+$/, '')}:${app.#ops.port}` : null, policies: options.config.policies.map((p) => p.name) },
+      {
+        grpc: app.#grpc.address,
+        httpAuthz: app.#httpAuthz?.address ?? null,
+        http: app.#ops ? `${options.config.server.httpAddress?.replace(/:\d+$/, '')}:${app.#ops.port}` : null,
+        policies: options.config.policies.map((p) => p.name),
+      },
       'tokengate started',
     );
     return app;
@@ -160,20 +175,24 @@ export class App {
       onIntrospection: tracedIntrospectionEvents(this.#tracer, {
         ...this.metrics.introspection,
         credentialReloadFailed: (endpoint, error) =>
-          this.log.error({ endpoint, error }, 'introspection credential file reload failed; the previous credential stays'),
+          this.log.error(
+            { endpoint, error },
+            'introspection credential file reload failed; the previous credential stays',
+          ),
       }),
-      onRevocationReloadError: (err) => this.log.error({ error: err.message }, 'revoked tokens file reload failed; the previous list stays'),
+      onRevocationReloadError: (err) =>
+        this.log.error({ error: err.message }, 'revoked tokens file reload failed; the previous list stays'),
     };
   }
 
   #onKeyFetch(event: KeyFetchEvent): void {
     this.metrics.keyFetches.inc({ source: event.source, result: event.result });
     for (const key of event.skipped) this.metrics.jwksKeysSkipped.inc({ source: event.source, reason: key.reason });
-    if (event.result === 'error') this.log.warn({ source: event.source, code: event.code, error: event.error }, 'key fetch failed');
+    if (event.result === 'error')
+      this.log.warn({ source: event.source, code: event.code, error: event.error }, 'key fetch failed');
     else if (event.skipped.length > 0) {
       this.log.warn({ source: event.source, skipped: event.skipped.map((k) => k.detail) }, 'JWKS keys skipped');
-    }
-    else this.log.debug({ source: event.source, keys: event.keyCount }, 'keys fetched');
+    } else this.log.debug({ source: event.source, keys: event.keyCount }, 'keys fetched');
     this.#updateServing();
   }
 

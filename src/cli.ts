@@ -38,7 +38,15 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { serve, validate, explain: explainCommand, check, demo, 'dev-issuer': devIssuer, 'import-apim': importApim };
+const COMMANDS: Record<string, Command> = {
+  serve,
+  validate,
+  explain: explainCommand,
+  check,
+  demo,
+  'dev-issuer': devIssuer,
+  'import-apim': importApim,
+};
 COMMANDS.test = async (args) => (await import('./test_command/command.js')).testCommand(args);
 
 // Commands that need jose or an XML parser load them when run, so `serve` starts without them.
@@ -71,7 +79,9 @@ async function validate(args: string[]): Promise<number> {
     const config = loadConfigFile(positionals[0]!);
     // The same compile step as serving (keys imported, key sources bound, revocation file read), never started.
     buildRuntime(config);
-    process.stdout.write(`${positionals[0]}: ok (${config.policies.length} ${config.policies.length === 1 ? 'policy' : 'policies'})\n`);
+    process.stdout.write(
+      `${positionals[0]}: ok (${config.policies.length} ${config.policies.length === 1 ? 'policy' : 'policies'})\n`,
+    );
     return 0;
   } catch (err) {
     return reportConfigError(err);
@@ -156,7 +166,10 @@ function parseHeaders(list: string[]): Record<string, string> {
 }
 
 async function explainCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...REQUEST_OPTIONS, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { ...REQUEST_OPTIONS, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
+  });
   const config = readConfig(
     values.config ?? process.env.TOKENGATE_CONFIG,
     'usage: tokengate explain --config FILE --token JWT [--method M] [--path P] [--host H] [--header k=v] [--json]\n',
@@ -175,7 +188,10 @@ async function explainCommand(args: string[]): Promise<number> {
 }
 
 async function check(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...REQUEST_OPTIONS, address: { type: 'string', default: '127.0.0.1:9191' } } });
+  const { values } = parseArgs({
+    args,
+    options: { ...REQUEST_OPTIONS, address: { type: 'string', default: '127.0.0.1:9191' } },
+  });
   const headers: Record<string, string> = {
     ':authority': values.host,
     ':method': values.method,
@@ -197,11 +213,16 @@ async function check(args: string[]): Promise<number> {
     const policy = meta['tokengate.policy']?.stringValue ?? '';
     if (res.status.code === 0) {
       process.stdout.write(`ALLOW policy=${policy}\n`);
-      for (const h of res.ok_response?.headers ?? []) process.stdout.write(`  upstream header ${h.header.key}: ${h.header.value}\n`);
+      for (const h of res.ok_response?.headers ?? [])
+        process.stdout.write(`  upstream header ${h.header.key}: ${h.header.value}\n`);
       return 0;
     }
-    process.stdout.write(`DENY ${res.denied_response?.status.code} reason=${meta['tokengate.reason']?.stringValue ?? ''} policy=${policy}\n`);
-    for (const h of res.denied_response?.headers ?? []) process.stdout.write(`  response header ${h.header.key}: ${h.header.value}\n`);
+    process.stdout.write(
+      `DENY ${res.denied_response?.status.code} reason=${meta['tokengate.reason']?.stringValue ?? ''} ` +
+        `policy=${policy}\n`,
+    );
+    for (const h of res.denied_response?.headers ?? [])
+      process.stdout.write(`  response header ${h.header.key}: ${h.header.value}\n`);
     process.stdout.write(`  body: ${res.denied_response?.body ?? ''}\n`);
     return 1;
   } finally {
@@ -228,7 +249,8 @@ async function demo(args: string[]): Promise<number> {
   const grpc = app.grpcAddress;
   process.stderr.write(`
 tokengate demo is ready: gRPC ${grpc}, ops http://127.0.0.1:${app.opsPort}/readyz
-Development issuer (NOT FOR PRODUCTION): ${issuer.issuer}  (tokens: curl -s -d scope=orders.read ${issuer.tokenEndpoint})
+Development issuer (NOT FOR PRODUCTION): ${issuer.issuer}
+  more tokens: curl -s -d scope=orders.read ${issuer.tokenEndpoint}
 
 A demo token with scp=orders.read:
 ${good}
@@ -242,16 +264,22 @@ Explain a decision check by check:
 ${grpcurlHint(grpc, good)}
 Press Ctrl-C to stop.
 `);
-  const stop = () => void app.stop(1000).then(() => issuer.close()).then(() => process.exit(0));
+  const stop = () =>
+    void app
+      .stop(1000)
+      .then(() => issuer.close())
+      .then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return new Promise(() => undefined);
 }
 
 function grpcurlHint(grpc: string, token: string): string {
+  const http = { method: 'GET', path: '/orders', host: 'api.local', headers: { authorization: `Bearer ${token}` } };
+  const request = JSON.stringify({ attributes: { request: { http } } });
   return `With grpcurl, if you have it:
   grpcurl -plaintext -import-path proto -proto envoy/service/auth/v3/external_auth.proto \\
-    -d '{"attributes":{"request":{"http":{"method":"GET","path":"/orders","host":"api.local","headers":{"authorization":"Bearer ${token}"}}}}}' \\
+    -d '${request}' \\
     ${grpc} envoy.service.auth.v3.Authorization/Check`;
 }
 

@@ -57,7 +57,8 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
     ...Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
   };
   if (request.token !== undefined) {
-    // Put the token where the selected policy looks for it: the first policy's location when a policy can't be known yet.
+    // Put the token where the selected policy looks for it: the first policy's location when a policy can't be
+    // known yet.
     const named = request.contextExtensions.policy;
     const policy = config.policies.find((p) => p.name === named) ?? config.policies[0];
     const location = policy?.validateJwt.token ?? { kind: 'header', name: 'authorization', scheme: 'Bearer' };

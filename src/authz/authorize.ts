@@ -45,9 +45,10 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     const wouldDeny = policy.rules && applyRules(policy.rules, policy.name, req, verified.jws.payload, trace);
     return allow(policy, verified, wouldDeny === undefined ? undefined : deny('RuleDenied', wouldDeny, policy));
   } catch (err) {
-    const denial = err instanceof AuthzError
-      ? deny(err.reason, err.message, policy)
-      : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
+    const denial =
+      err instanceof AuthzError
+        ? deny(err.reason, err.message, policy)
+        : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
     if (trace) trace({ step: failedStep(err), ok: false, detail: denial.detail });
     if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
     return denial;
@@ -60,7 +61,11 @@ function checkRevocation(verified: VerifiedToken, runtime: Runtime, trace?: Trac
   if (runtime.revocations.isRevoked(jti, exp)) {
     throw new AuthzError('TokenRevoked', `jti ${JSON.stringify(jti)} is in the revoked tokens list`, { claim: 'jti' });
   }
-  trace?.({ step: 'jti', ok: true, detail: jti === undefined ? 'no jti claim' : `${JSON.stringify(jti)} is not revoked` });
+  trace?.({
+    step: 'jti',
+    ok: true,
+    detail: jti === undefined ? 'no jti claim' : `${JSON.stringify(jti)} is not revoked`,
+  });
 }
 
 /** Time and identity claims are steps of their own in `explain`; any other claim is "claim NAME". */
@@ -85,7 +90,8 @@ function allow(policy: CompiledPolicy, verified: VerifiedToken, wouldDeny: Deny 
     if (value === undefined) headersToRemove.push(header);
     else upstreamHeaders.push({ key: header, value });
   }
-  if (policy.forwardPayloadHeader) upstreamHeaders.push({ key: policy.forwardPayloadHeader, value: verified.jws.payloadSegment });
+  if (policy.forwardPayloadHeader)
+    upstreamHeaders.push({ key: policy.forwardPayloadHeader, value: verified.jws.payloadSegment });
   const queryParametersToRemove: string[] = [];
   if (policy.removeToken) {
     if (policy.token.kind === 'header') headersToRemove.push(policy.token.name);

@@ -32,14 +32,17 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
   // Formatted only for a message or a trace: a passing check on the hot path builds no strings.
   const skewNote = () => `now ${Math.floor(now)}, clock skew ${skew}s`;
   if (exp === undefined) {
-    if (policy.requireExpirationTime) throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
+    if (policy.requireExpirationTime)
+      throw new AuthzError('JwtInvalid', 'token has no exp and the policy requires one', { claim: 'exp' });
     trace?.({ step: 'exp', ok: true, detail: 'absent, allowed (requireExpirationTime: false)' });
   } else {
-    if (exp <= now - skew) throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote()})`, { claim: 'exp' });
+    if (exp <= now - skew)
+      throw new AuthzError('TokenExpired', `token expired at ${exp} (${skewNote()})`, { claim: 'exp' });
     trace?.({ step: 'exp', ok: true, detail: `${exp}, expires in ${Math.round(exp - now)}s (${skewNote()})` });
   }
   if (nbf !== undefined) {
-    if (nbf > now + skew) throw new AuthzError('TokenNotYetValid', `token not valid before ${nbf} (${skewNote()})`, { claim: 'nbf' });
+    if (nbf > now + skew)
+      throw new AuthzError('TokenNotYetValid', `token not valid before ${nbf} (${skewNote()})`, { claim: 'nbf' });
     trace?.({ step: 'nbf', ok: true, detail: `${nbf} (${skewNote()})` });
   }
   if (iat !== undefined) trace?.({ step: 'iat', ok: true, detail: `${iat}` });
@@ -49,7 +52,11 @@ function checkTimes(payload: Payload, policy: CompiledPolicy, now: number, trace
     // The token is usable from now at the latest, whatever iat/nbf claim: a future iat must not shorten the lifetime.
     const lifetime = exp - Math.min(nbf ?? iat ?? now, now);
     if (lifetime > maxLifetime) {
-      throw new AuthzError('JwtInvalid', `token lifetime ${Math.round(lifetime)}s exceeds maxLifetime ${maxLifetime}s`, { claim: 'exp' });
+      throw new AuthzError(
+        'JwtInvalid',
+        `token lifetime ${Math.round(lifetime)}s exceeds maxLifetime ${maxLifetime}s`,
+        { claim: 'exp' },
+      );
     }
   }
 }
@@ -74,7 +81,11 @@ export function checkIssuer(payload: Payload, policy: CompiledPolicy, trace?: Tr
     }
   }
   const allowed = [...accepted.exact, ...accepted.templates.map((t) => `${t.prefix}{tenantid}${t.suffix}`)];
-  throw new AuthzError('TokenIssuerNotAllowed', `issuer ${JSON.stringify(iss ?? null)} is not one of [${allowed.join(', ')}]`, { claim: 'iss' });
+  throw new AuthzError(
+    'TokenIssuerNotAllowed',
+    `issuer ${JSON.stringify(iss ?? null)} is not one of [${allowed.join(', ')}]`,
+    { claim: 'iss' },
+  );
 }
 
 interface TenantIssuer {
@@ -118,7 +129,12 @@ function checkClientApplication(payload: Payload, policy: CompiledPolicy, trace?
   const named = Object.hasOwn(payload, 'azp') ? payload.azp : payload.appid;
   const client = typeof named === 'string' ? named : undefined;
   if (client === undefined || !policy.clientApplicationIds.has(client)) {
-    throw new AuthzError('TokenClaimValueNotAllowed', `client application ${JSON.stringify(client ?? null)} (azp/appid) is not one of [${[...policy.clientApplicationIds].join(', ')}]`, { claim: 'azp' });
+    throw new AuthzError(
+      'TokenClaimValueNotAllowed',
+      `client application ${JSON.stringify(client ?? null)} (azp/appid) is not one of ` +
+        `[${[...policy.clientApplicationIds].join(', ')}]`,
+      { claim: 'azp' },
+    );
   }
   trace?.({ step: 'claim azp', ok: true, detail: `client application ${client} is allowed` });
 }
@@ -136,17 +152,24 @@ function checkAudience(payload: Payload, policy: CompiledPolicy, trace?: Trace):
   const auds = audienceValues(payload) ?? [];
   if (policy.audiences.size === 0) return;
   if (!auds.some((a) => policy.audiences.has(a))) {
-    throw new AuthzError('TokenAudienceNotAllowed', `audience [${auds.join(', ')}] is not one of [${[...policy.audiences].join(', ')}]`, { claim: 'aud' });
+    throw new AuthzError(
+      'TokenAudienceNotAllowed',
+      `audience [${auds.join(', ')}] is not one of [${[...policy.audiences].join(', ')}]`,
+      { claim: 'aud' },
+    );
   }
   trace?.({ step: 'aud', ok: true, detail: `[${auds.join(', ')}] includes an allowed audience` });
 }
 
 /** A claim's values: a string (split by the separator when one is set), or a list; numbers and booleans as text. */
 function claimValues(value: unknown, separator: string | undefined): string[] | undefined {
-  if (typeof value === 'string') return separator === undefined ? [value] : value.split(separator).filter((v) => v !== '');
+  if (typeof value === 'string')
+    return separator === undefined ? [value] : value.split(separator).filter((v) => v !== '');
   if (typeof value === 'number' || typeof value === 'boolean') return [String(value)];
   if (Array.isArray(value)) {
-    return value.flatMap((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? [String(v)] : []));
+    return value.flatMap((v) =>
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? [String(v)] : [],
+    );
   }
   return undefined;
 }
@@ -156,7 +179,11 @@ function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: T
   // The path reads own properties only: a rule on "constructor" must not be satisfied by Object.prototype.
   const raw = rule.path.read(payload);
   if (raw === undefined || raw === null) {
-    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimNotFound', `required claim ${rule.name} is missing`, { claim: rule.name });
+    throw new AuthzError(
+      isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimNotFound',
+      `required claim ${rule.name} is missing`,
+      { claim: rule.name },
+    );
   }
   const seen = claimValues(raw, rule.separator);
   if (rule.values.length === 0) {
@@ -167,7 +194,11 @@ function checkRequiredClaim(payload: Payload, rule: CompiledClaimRule, trace?: T
   const ok = rule.match === 'all' ? rule.values.every((v) => has.has(v)) : rule.values.some((v) => has.has(v));
   const detail = () => `needs ${rule.match} of [${rule.values.join(', ')}], token has [${[...has].join(', ')}]`;
   if (!ok) {
-    throw new AuthzError(isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimValueNotAllowed', `claim ${rule.name}: ${detail()}`, { claim: rule.name });
+    throw new AuthzError(
+      isAudience ? 'TokenAudienceNotAllowed' : 'TokenClaimValueNotAllowed',
+      `claim ${rule.name}: ${detail()}`,
+      { claim: rule.name },
+    );
   }
   trace?.({ step: `claim ${rule.name}`, ok: true, detail: detail() });
 }

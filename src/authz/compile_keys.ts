@@ -27,8 +27,12 @@ export function importPolicyKeys(config: Config): PolicyKeys[] {
     const path = `policies[${i}].${policy.rulesKey}`;
     const spec = policy.validateJwt;
     return {
-      signing: spec.issuerSigningKeys.flatMap((k, j) => attempt(`${path}.issuerSigningKeys[${j}]`, () => importStaticKey(k))),
-      decryption: spec.decryptionKeys.flatMap((k, j) => attempt(`${path}.decryptionKeys[${j}]`, () => importDecryptionKey(k))),
+      signing: spec.issuerSigningKeys.flatMap((k, j) =>
+        attempt(`${path}.issuerSigningKeys[${j}]`, () => importStaticKey(k)),
+      ),
+      decryption: spec.decryptionKeys.flatMap((k, j) =>
+        attempt(`${path}.decryptionKeys[${j}]`, () => importDecryptionKey(k)),
+      ),
     };
   });
   if (problems.length > 0) throw new ConfigError(problems);

@@ -42,14 +42,22 @@ export type Decision = Allow | Deny;
 
 /** Per category: the HTTP status, the RFC 6750 §3.1 error code of the challenge, and the default message. */
 const CATEGORY: Readonly<Record<DenyCategory, { status: number; bearerError: string | undefined; message: string }>> = {
-  invalid_token: { status: 401, bearerError: 'invalid_token', message: 'Unauthorized. Access token is missing or invalid.' },
+  invalid_token: {
+    status: 401,
+    bearerError: 'invalid_token',
+    message: 'Unauthorized. Access token is missing or invalid.',
+  },
   insufficient_scope: {
     status: 403,
     bearerError: 'insufficient_scope',
     message: 'Forbidden. Access token does not grant access to this resource.',
   },
   no_policy: { status: 403, bearerError: undefined, message: 'Forbidden. No access policy applies to this request.' },
-  unavailable: { status: 503, bearerError: undefined, message: 'Service Unavailable. Access token could not be validated.' },
+  unavailable: {
+    status: 503,
+    bearerError: undefined,
+    message: 'Service Unavailable. Access token could not be validated.',
+  },
 };
 
 /**

@@ -3,17 +3,24 @@ import { AuthzError } from '../errors.js';
 import type { AuthzRequest } from './request.js';
 import type { Trace } from './trace.js';
 
-/** Takes the token from where the policy says it is: a header (with or without a scheme), a query parameter or a cookie. */
+/**
+ * Takes the token from where the policy says it is: a header (with or without a scheme), a query parameter or a
+ * cookie.
+ */
 export function extractToken(req: AuthzRequest, location: TokenLocation, trace?: Trace): string {
-  const token = location.kind === 'header' ? fromHeader(req, location.name, location.scheme)
-    : location.kind === 'query' ? fromQuery(req.path, location.name)
-    : fromCookie(Object.hasOwn(req.headers, 'cookie') ? req.headers.cookie : undefined, location.name);
+  const token =
+    location.kind === 'header'
+      ? fromHeader(req, location.name, location.scheme)
+      : location.kind === 'query'
+        ? fromQuery(req.path, location.name)
+        : fromCookie(Object.hasOwn(req.headers, 'cookie') ? req.headers.cookie : undefined, location.name);
   trace?.({ step: 'token', ok: true, detail: `found in ${describe(location)} (${token.length} characters)` });
   return token;
 }
 
 function describe(location: TokenLocation): string {
-  if (location.kind === 'header') return `header ${location.name}${location.scheme ? ` with scheme ${location.scheme}` : ''}`;
+  if (location.kind === 'header')
+    return `header ${location.name}${location.scheme ? ` with scheme ${location.scheme}` : ''}`;
   return `${location.kind === 'query' ? 'query parameter' : 'cookie'} ${location.name}`;
 }
 

@@ -98,8 +98,15 @@ function decodeUnreserved(path: string): string | PathInvalid {
 }
 
 function isUnreserved(byte: number): boolean {
-  return (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39)
-    || byte === 0x2d || byte === DOT || byte === 0x5f || byte === 0x7e;
+  return (
+    (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x61 && byte <= 0x7a) ||
+    (byte >= 0x30 && byte <= 0x39) ||
+    byte === 0x2d ||
+    byte === DOT ||
+    byte === 0x5f ||
+    byte === 0x7e
+  );
 }
 
 /**

@@ -91,7 +91,8 @@ export function compilePolicy(
     algorithms: new Set(spec.algorithms),
     audiences: new Set(spec.audiences),
     acceptedIssuers: spec.issuersFromDocuments ? memoized(documentIssuers) : constant(spec.issuers),
-    allowedTenants: spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
+    allowedTenants:
+      spec.allowedTenants === '*' || spec.allowedTenants === undefined ? undefined : new Set(spec.allowedTenants),
     clientApplicationIds: spec.clientApplicationIds ? new Set(spec.clientApplicationIds) : undefined,
     decryptionKeys,
     requiredClaims: spec.requiredClaims.map((rule) => ({ ...rule, path: compileClaimPath(rule.name) })),
@@ -150,7 +151,11 @@ function compileMatch(match: MatchConfig | undefined): (req: AuthzRequest) => bo
   const methods = match.methods ? new Set(match.methods) : undefined;
   const prefixes = match.pathPrefixes;
   return (req) => {
-    if (match.hosts && !exactHosts.has(req.host) && !hostSuffixes.some((s) => req.host.endsWith(s) && req.host.length > s.length)) {
+    if (
+      match.hosts &&
+      !exactHosts.has(req.host) &&
+      !hostSuffixes.some((s) => req.host.endsWith(s) && req.host.length > s.length)
+    ) {
       return false;
     }
     if (methods && !methods.has(req.method)) return false;

@@ -40,7 +40,11 @@ export function policySources(
 ): PolicySources {
   const spec = policy.validateJwt;
   const entries: Entry[] = [
-    ...spec.openidConfig.map((c) => ({ source: remote('openid-config', c.url, c), issuers: c.issuers, expectedIssuer: c.issuer })),
+    ...spec.openidConfig.map((c) => ({
+      source: remote('openid-config', c.url, c),
+      issuers: c.issuers,
+      expectedIssuer: c.issuer,
+    })),
     ...spec.jwksUri.map((j) => ({ source: remote('jwks', j.url), issuers: j.issuers, expectedIssuer: undefined })),
   ];
   const staticSource = (id: string, keys: readonly VerificationKey[]) => {
@@ -50,7 +54,11 @@ export function policySources(
   };
   const unboundKeys = staticKeys.filter((_, i) => spec.issuerSigningKeys[i]!.issuers === undefined);
   if (unboundKeys.length > 0) {
-    entries.push({ source: staticSource(`static:${policy.name}`, unboundKeys), issuers: undefined, expectedIssuer: undefined });
+    entries.push({
+      source: staticSource(`static:${policy.name}`, unboundKeys),
+      issuers: undefined,
+      expectedIssuer: undefined,
+    });
   }
   spec.issuerSigningKeys.forEach((key, i) => {
     if (key.issuers === undefined) return;
@@ -63,6 +71,8 @@ export function policySources(
     return e.expectedIssuer !== undefined ? bindToDocumentIssuer(e.source) : bindToIssuers(e.source, []);
   });
   const documentIssuers = () =>
-    entries.flatMap((e) => e.issuers ?? (e.expectedIssuer === undefined ? [] : [e.source.documentIssuer() ?? e.expectedIssuer]));
+    entries.flatMap(
+      (e) => e.issuers ?? (e.expectedIssuer === undefined ? [] : [e.source.documentIssuer() ?? e.expectedIssuer]),
+    );
   return { keySources, documentIssuers };
 }

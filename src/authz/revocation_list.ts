@@ -49,10 +49,12 @@ export class RevocationList {
 
   /**
    * True when the jti is revoked; learns the token's exp so the entry outlives its line in the file until then.
-   * RFC 7519 §4.1.7 makes `jti` a string, but a numeric one is revoked too: `12345` in the file matches `"jti": 12345`.
+   * RFC 7519 §4.1.7 makes `jti` a string, but a numeric one is revoked too: `12345` in the file matches
+   * `"jti": 12345`.
    */
   isRevoked(jti: unknown, exp: unknown): boolean {
-    const id = typeof jti === 'string' ? jti : typeof jti === 'number' && Number.isFinite(jti) ? String(jti) : undefined;
+    const id =
+      typeof jti === 'string' ? jti : typeof jti === 'number' && Number.isFinite(jti) ? String(jti) : undefined;
     if (id === undefined || !this.#entries.has(id)) return false;
     if (this.#entries.get(id) === undefined && typeof exp === 'number') this.#entries.set(id, exp);
     return true;

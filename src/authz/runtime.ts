@@ -26,7 +26,7 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  /** The runtime being replaced: remote key sources whose URL and settings did not change are taken over, keys and all. */
+  /** The runtime being replaced: remote key sources whose URL and settings did not change are taken over, keys too. */
   readonly previous?: Runtime | undefined;
   readonly onKeyFetch?: (event: KeyFetchEvent) => void;
   /** Tracing on: a span for each key fetch a check asks for (RemoteKeySourceOptions.traceFetch). */
@@ -39,7 +39,10 @@ export interface RuntimeOptions {
 /** Builds the runtime; its key sources are not started (see startRuntime) so a failed build leaves nothing running. */
 export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runtime {
   const sources = new Map<string, KeySource>();
-  const reusable = options.previous?.config && sameKeySettings(options.previous.config.keys, config.keys) ? options.previous.sources : undefined;
+  const reusable =
+    options.previous?.config && sameKeySettings(options.previous.config.keys, config.keys)
+      ? options.previous.sources
+      : undefined;
 
   const remote: RemoteSourceFactory = (kind, url, expected) => {
     const expectedIssuer = expected?.issuer;
@@ -72,7 +75,13 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
   const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection, discovery);
   const policies = config.policies.map((policy, i) => {
     const bound = policySources(policy, keys[i]!.signing, remote, sources);
-    return compilePolicy(policy, bound.keySources, keys[i]!.decryption, bound.documentIssuers, introspection.byPolicy[i]);
+    return compilePolicy(
+      policy,
+      bound.keySources,
+      keys[i]!.decryption,
+      bound.documentIssuers,
+      introspection.byPolicy[i],
+    );
   });
   return {
     config,
@@ -99,7 +108,9 @@ function revocationList(config: Config, options: RuntimeOptions): RevocationList
   try {
     return new RevocationList(file, options.onRevocationReloadError, grace);
   } catch (err) {
-    throw new ConfigError([`revokedTokens.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError([
+      `revokedTokens.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    ]);
   }
 }
 

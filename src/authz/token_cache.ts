@@ -16,7 +16,11 @@ export interface TokenCacheOptions {
   readonly maxTtlMs: number;
 }
 
-export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxEntries: 10_000, maxBytes: 32 * 1024 * 1024, maxTtlMs: 300_000 };
+export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = {
+  maxEntries: 10_000,
+  maxBytes: 32 * 1024 * 1024,
+  maxTtlMs: 300_000,
+};
 
 const NO_BYTES = Buffer.alloc(0);
 

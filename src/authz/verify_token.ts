@@ -51,7 +51,11 @@ async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyConte
     const cached = ctx.cache.get(token, ctx.nowMs);
     // The key must still belong to a source this policy binds to the token's issuer (RFC 8725 §3.8).
     if (cached && policy.algorithms.has(cached.jws.alg) && policy.keyTrustedFor(cached.key, cached.jws.payload.iss)) {
-      ctx.trace?.({ step: 'signature', ok: true, detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)` });
+      ctx.trace?.({
+        step: 'signature',
+        ok: true,
+        detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)`,
+      });
       if (ctx.facts) noteToken(ctx.facts, cached.jws, true);
       return { jws: cached.jws, key: cached.key };
     }
@@ -60,22 +64,35 @@ async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyConte
   if (typeof signed !== 'string') return signed;
   const jws = decodeJws(signed);
   if (ctx.facts) noteToken(ctx.facts, jws, false);
-  ctx.trace?.({ step: 'header', ok: true, detail: `alg ${jws.alg}, kid ${jws.kid ?? '(none)'}, typ ${String(jws.header.typ ?? '(none)')}` });
+  ctx.trace?.({
+    step: 'header',
+    ok: true,
+    detail: `alg ${jws.alg}, kid ${jws.kid ?? '(none)'}, typ ${String(jws.header.typ ?? '(none)')}`,
+  });
 
   if (jws.alg.toLowerCase() === 'none') {
     if (policy.requireSignedTokens || jws.alg !== 'none' || jws.signature.length !== 0) {
-      throw new AuthzError('TokenAlgorithmNotAllowed', 'unsigned token (alg none) and the policy requires signed tokens');
+      throw new AuthzError(
+        'TokenAlgorithmNotAllowed',
+        'unsigned token (alg none) and the policy requires signed tokens',
+      );
     }
     // With decryption keys, the encryption is what vouches for unsigned claims (RFC 7516 §5.2): a bare unsigned
     // token outside a JWE this policy decrypted would make the encryption protect nothing.
     if (policy.decryptionKeys.length > 0) {
-      throw new AuthzError('TokenAlgorithmNotAllowed', 'unsigned token (alg none) outside an encrypted token: the policy has decryptionKeys');
+      throw new AuthzError(
+        'TokenAlgorithmNotAllowed',
+        'unsigned token (alg none) outside an encrypted token: the policy has decryptionKeys',
+      );
     }
     ctx.trace?.({ step: 'signature', ok: true, detail: 'unsigned token accepted: requireSignedTokens is false' });
     return { jws, key: undefined };
   }
   if (!policy.algorithms.has(jws.alg)) {
-    throw new AuthzError('TokenAlgorithmNotAllowed', `alg ${jws.alg} is not in the policy's algorithms [${[...policy.algorithms].join(', ')}]`);
+    throw new AuthzError(
+      'TokenAlgorithmNotAllowed',
+      `alg ${jws.alg} is not in the policy's algorithms [${[...policy.algorithms].join(', ')}]`,
+    );
   }
 
   const bound = boundToIssuer(policy, jws);
@@ -87,19 +104,29 @@ async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyConte
     if (bound.some((b) => !b.source.usable())) {
       throw new AuthzError('KeysUnavailable', `no usable keys: ${unusableSources(bound)}`);
     }
-    throw new AuthzError('TokenSignatureKeyNotFound', jws.kid === undefined
-      ? `no ${jws.alg} key for issuer ${describeIss(jws)} in the policy's key sources`
-      : `no ${jws.alg} key with kid "${jws.kid}" for issuer ${describeIss(jws)} in the policy's key sources`);
+    throw new AuthzError(
+      'TokenSignatureKeyNotFound',
+      jws.kid === undefined
+        ? `no ${jws.alg} key for issuer ${describeIss(jws)} in the policy's key sources`
+        : `no ${jws.alg} key with kid "${jws.kid}" for issuer ${describeIss(jws)} in the policy's key sources`,
+    );
   }
   for (const key of candidates) {
     if (verifySignature(jws.alg, key, jws.signingInput, jws.signature)) {
       // Encrypted tokens are not cached: a hit would skip the decryption-key check of the next policy.
       if (!encrypted) ctx.cache.set(token, jws, key, ctx.nowMs);
-      ctx.trace?.({ step: 'signature', ok: true, detail: `${jws.alg} signature verified with key ${key.kid ?? '(no kid)'}` });
+      ctx.trace?.({
+        step: 'signature',
+        ok: true,
+        detail: `${jws.alg} signature verified with key ${key.kid ?? '(no kid)'}`,
+      });
       return { jws, key };
     }
   }
-  throw new AuthzError('TokenSignatureInvalid', `${jws.alg} signature does not verify with ${candidates.length} candidate key(s)`);
+  throw new AuthzError(
+    'TokenSignatureInvalid',
+    `${jws.alg} signature does not verify with ${candidates.length} candidate key(s)`,
+  );
 }
 
 function isCompactJwe(token: string): boolean {
@@ -112,18 +139,31 @@ function isCompactJwe(token: string): boolean {
  * APIM's decryption-keys: the JWE wraps a signed token (cty JWT), which is then verified as usual. A JWE wrapping
  * bare claims is unsigned: accepted only when the policy says requireSignedTokens: false.
  */
-async function decryptToSigned(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<string | VerifiedToken> {
-  if (token.length > MAX_TOKEN_LENGTH) throw new AuthzError('JwtInvalid', `token is longer than ${MAX_TOKEN_LENGTH} characters`);
+async function decryptToSigned(
+  token: string,
+  policy: CompiledPolicy,
+  ctx: VerifyContext,
+): Promise<string | VerifiedToken> {
+  if (token.length > MAX_TOKEN_LENGTH)
+    throw new AuthzError('JwtInvalid', `token is longer than ${MAX_TOKEN_LENGTH} characters`);
   const plaintext = await decryptJwe(token, policy.decryptionKeys);
   if (isCompactJws(plaintext)) {
     ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token decrypted; verifying the signed token inside' });
     return plaintext;
   }
   if (policy.requireSignedTokens) {
-    throw new AuthzError('TokenAlgorithmNotAllowed', 'the encrypted token wraps unsigned claims and the policy requires signed tokens');
+    throw new AuthzError(
+      'TokenAlgorithmNotAllowed',
+      'the encrypted token wraps unsigned claims and the policy requires signed tokens',
+    );
   }
-  const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(plaintext).toString('base64url')}.`;
-  ctx.trace?.({ step: 'decrypt', ok: true, detail: 'encrypted token holds unsigned claims, accepted: requireSignedTokens is false' });
+  const header = Buffer.from('{"alg":"none"}').toString('base64url');
+  const unsigned = `${header}.${Buffer.from(plaintext).toString('base64url')}.`;
+  ctx.trace?.({
+    step: 'decrypt',
+    ok: true,
+    detail: 'encrypted token holds unsigned claims, accepted: requireSignedTokens is false',
+  });
   return { jws: decodeJws(unsigned), key: undefined };
 }
 
@@ -138,7 +178,10 @@ function boundToIssuer(policy: CompiledPolicy, jws: DecodedJws): readonly BoundK
   if (bound.length === 0) {
     checkIssuer(jws.payload, policy);
     const detail = policy.keySources.map((b) => `${b.source.id} signs for ${b.describe}`).join('; ');
-    throw new AuthzError('TokenSignatureKeyNotFound', `no key source of the policy signs for issuer ${describeIss(jws)} (${detail})`);
+    throw new AuthzError(
+      'TokenSignatureKeyNotFound',
+      `no key source of the policy signs for issuer ${describeIss(jws)} (${detail})`,
+    );
   }
   return bound;
 }
@@ -157,8 +200,12 @@ function candidateKeys(bound: readonly BoundKeySource[], jws: DecodedJws): Verif
   return out;
 }
 
-/** An unknown kid usually means the issuer rotated: refetch (bounded by cooldown) and try again, within the deadline. */
-async function refetchForKid(bound: readonly BoundKeySource[], jws: DecodedJws, ctx: VerifyContext): Promise<VerificationKey[]> {
+/** An unknown kid usually means the issuer rotated: refetch (bounded by cooldown) and retry, within the deadline. */
+async function refetchForKid(
+  bound: readonly BoundKeySource[],
+  jws: DecodedJws,
+  ctx: VerifyContext,
+): Promise<VerificationKey[]> {
   const refreshed = Promise.all(bound.map((b) => b.source.refreshForUnknownKid())).then(() => true);
   const inTime = await Promise.race([refreshed, ctx.deadline().then(() => false)]);
   if (!inTime) {

@@ -1,6 +1,16 @@
 import { issuerImpliedBy } from '../net/discovery_url.js';
 import { isLoopbackHost } from '../net/loopback.js';
-import { Problems, join, list, mapping, mappingList, optionalString, requiredString, stringList, type Raw } from './reader.js';
+import {
+  Problems,
+  join,
+  list,
+  mapping,
+  mappingList,
+  optionalString,
+  requiredString,
+  stringList,
+  type Raw,
+} from './reader.js';
 import type { DecryptionKeyConfig, JwksUriEntry, KeysConfig, OpenIdConfigEntry, StaticKeyConfig } from './types.js';
 
 export function readOpenIdConfig(o: Raw, path: string, problems: Problems, keys: KeysConfig): OpenIdConfigEntry[] {
@@ -63,7 +73,10 @@ export function checkKeyUrl(url: string, path: string, problems: Problems, keys:
     return;
   }
   if (!isLoopbackHost(parsed.hostname) && !keys.allowInsecureHttp) {
-    problems.add(path, 'must be https:// (plain http is allowed for loopback hosts, or anywhere with keys.allowInsecureHttp: true)');
+    problems.add(
+      path,
+      'must be https:// (plain http is allowed for loopback hosts, or anywhere with keys.allowInsecureHttp: true)',
+    );
   }
 }
 
@@ -119,7 +132,22 @@ function readKeyEntries<K extends StaticKeyConfig | DecryptionKeyConfig>(
   });
 }
 
-export const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'key_ops', 'n', 'e', 'crv', 'x', 'y', 'k', 'x5c', 'x5t', 'x5t#S256'];
+export const JWK_MEMBERS = [
+  'kty',
+  'kid',
+  'alg',
+  'use',
+  'key_ops',
+  'n',
+  'e',
+  'crv',
+  'x',
+  'y',
+  'k',
+  'x5c',
+  'x5t',
+  'x5t#S256',
+];
 
 /**
  * RFC 8725 §3.8, OpenID Connect Core §10.1: a key may verify only tokens of the issuer it belongs to. With one key
@@ -130,7 +158,11 @@ export const JWK_MEMBERS = ['kty', 'kid', 'alg', 'use', 'key_ops', 'n', 'e', 'cr
 export function checkIssuerBindings(
   path: string,
   problems: Problems,
-  sources: { openidConfig: readonly OpenIdConfigEntry[]; jwksUri: readonly JwksUriEntry[]; staticKeys: readonly StaticKeyConfig[] },
+  sources: {
+    openidConfig: readonly OpenIdConfigEntry[];
+    jwksUri: readonly JwksUriEntry[];
+    staticKeys: readonly StaticKeyConfig[];
+  },
 ): void {
   const unboundStatic = sources.staticKeys.some((k) => k.issuers === undefined);
   const boundStatic = sources.staticKeys.filter((k) => k.issuers !== undefined).length;
@@ -148,7 +180,8 @@ export function checkIssuerBindings(
     if (key.issuers !== undefined) return;
     problems.add(
       join(join(path, 'issuerSigningKeys'), i),
-      'the policy has several key sources, so say which issuers this key signs for: add issuers: ["https://issuer.example.com/"]' +
+      'the policy has several key sources, so say which issuers this key signs for: ' +
+        'add issuers: ["https://issuer.example.com/"]' +
         ' to the key (RFC 8725 §3.8)',
     );
   });

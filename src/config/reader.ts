@@ -36,7 +36,13 @@ export function mapping(value: unknown, path: string, problems: Problems, allowe
   return value as Raw;
 }
 
-export function optionalMapping(o: Raw, key: string, path: string, problems: Problems, allowed: readonly string[]): Raw | undefined {
+export function optionalMapping(
+  o: Raw,
+  key: string,
+  path: string,
+  problems: Problems,
+  allowed: readonly string[],
+): Raw | undefined {
   if (o[key] === undefined || o[key] === null) return undefined;
   return mapping(o[key], join(path, key), problems, allowed);
 }

@@ -14,7 +14,15 @@ import {
   stringList,
   type Raw,
 } from './reader.js';
-import type { Config, KeysConfig, LoggingConfig, MatchConfig, PolicyConfig, ServerConfig, ValidateJwtConfig } from './types.js';
+import type {
+  Config,
+  KeysConfig,
+  LoggingConfig,
+  MatchConfig,
+  PolicyConfig,
+  ServerConfig,
+  ValidateJwtConfig,
+} from './types.js';
 import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js';
 import { RULES_KEYS, readPolicyRules } from '../rules/read_rules.js';
 import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
@@ -25,7 +33,7 @@ const DEFAULT_HTTP_ADDRESS = '127.0.0.1:9090';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DECISION_LOGGING = ['all', 'deny', 'none'] as const;
 
-/** Checks raw YAML data and returns the configuration with defaults applied; throws ConfigError listing every problem. */
+/** Checks raw YAML data and returns the config with defaults applied; throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source?: string): Config {
   const problems = new Problems();
   const sections = ['server', 'keys', 'logging', 'revokedTokens', 'policies', 'tracing'];
@@ -50,7 +58,7 @@ function readServer(root: Raw, problems: Problems): ServerConfig {
   const grpc = optionalMapping(o, 'grpc', path, problems, ['address']) ?? {};
   const grpcAddress = optionalString(grpc, 'address', join(path, 'grpc'), problems) ?? DEFAULT_GRPC_ADDRESS;
   checkAddress(grpcAddress, join(path, 'grpc.address'), problems, true);
-  let httpAddress: string | undefined = DEFAULT_HTTP_ADDRESS;
+  let httpAddress: string | undefined;
   if (o.http === false) httpAddress = undefined;
   else {
     const http = optionalMapping(o, 'http', path, problems, ['address']) ?? {};
@@ -63,14 +71,19 @@ function readServer(root: Raw, problems: Problems): ServerConfig {
     const where = join(path, 'httpAuthz.address');
     checkAddress(httpAuthz.address, where, problems, true);
     // Its own listener: the ops port must stay reachable for probes whatever the checks do, and vice versa.
-    for (const [other, name] of [[httpAddress, 'http'], [grpcAddress, 'grpc']] as const) {
-      if (other && sameListener(httpAuthz.address, other)) problems.add(where, `must differ from server.${name}.address`);
+    for (const [other, name] of [
+      [httpAddress, 'http'],
+      [grpcAddress, 'grpc'],
+    ] as const) {
+      if (other && sameListener(httpAuthz.address, other))
+        problems.add(where, `must differ from server.${name}.address`);
     }
   }
   return {
     grpcAddress,
     httpAddress,
-    checkDeadlineMs: optionalNumber(o, 'checkDeadlineMs', path, problems, { min: 1, max: 60_000, integer: true }) ?? 150,
+    checkDeadlineMs:
+      optionalNumber(o, 'checkDeadlineMs', path, problems, { min: 1, max: 60_000, integer: true }) ?? 150,
     shutdownGraceSeconds: optionalNumber(o, 'shutdownGraceSeconds', path, problems, { min: 0, max: 3600 }) ?? 10,
     workers: optionalNumber(o, 'workers', path, problems, { min: 1, max: 64, integer: true }) ?? 1,
     httpAuthz,
@@ -87,11 +100,13 @@ function sameListener(a: string, b: string): boolean {
 function checkAddress(address: string, path: string, problems: Problems, unixAllowed: boolean): void {
   if (address.startsWith('unix:')) {
     if (!unixAllowed) problems.add(path, 'must be host:port');
-    else if (!address.slice(5).startsWith('/')) problems.add(path, 'a unix socket needs an absolute path: unix:/path/to.sock');
+    else if (!address.slice(5).startsWith('/'))
+      problems.add(path, 'a unix socket needs an absolute path: unix:/path/to.sock');
     return;
   }
   const m = /^(\[[0-9a-f:.]+\]|[^:\s]+):(\d{1,5})$/i.exec(address);
-  if (!m || Number(m[2]) > 65535) problems.add(path, `must be host:port${unixAllowed ? ' or unix:/path' : ''}, got "${address}"`);
+  if (!m || Number(m[2]) > 65535)
+    problems.add(path, `must be host:port${unixAllowed ? ' or unix:/path' : ''}, got "${address}"`);
 }
 
 function readKeys(root: Raw, problems: Problems): KeysConfig {
@@ -144,7 +159,8 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
       name,
       mode: optionalEnum(o, 'mode', path, problems, ['enforce', 'report-only'] as const) ?? 'enforce',
       match: readMatch(o, path, problems),
-      rulesKey: o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
+      rulesKey:
+        o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
       validateJwt: readRules(o, path, problems, keys),
       ...readPolicyRules(o, path, problems),
     });
@@ -152,7 +168,7 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
   return policies;
 }
 
-/** A policy validates with `validateJwt`, or with the Entra ID shorthand `validateAzureAdToken`, which expands to it. */
+/** A policy validates with `validateJwt`, or with the Entra shorthand `validateAzureAdToken`, which expands to it. */
 function readRules(o: Raw, path: string, problems: Problems, keys: KeysConfig): ValidateJwtConfig {
   if (o.validateJwt !== undefined && o.validateAzureAdToken !== undefined) {
     problems.add(path, 'set either validateJwt or validateAzureAdToken, not both');
@@ -162,7 +178,10 @@ function readRules(o: Raw, path: string, problems: Problems, keys: KeysConfig): 
     return readValidateAzureAdToken(azure ?? {}, join(path, 'validateAzureAdToken'), problems, keys);
   }
   if (o.validateJwt === undefined) problems.add(join(path, 'validateJwt'), 'is required (or validateAzureAdToken)');
-  const jwt = o.validateJwt === undefined ? undefined : mapping(o.validateJwt, join(path, 'validateJwt'), problems, VALIDATE_JWT_KEYS);
+  const jwt =
+    o.validateJwt === undefined
+      ? undefined
+      : mapping(o.validateJwt, join(path, 'validateJwt'), problems, VALIDATE_JWT_KEYS);
   return readValidateJwt(jwt ?? {}, join(path, 'validateJwt'), problems, keys);
 }
 

@@ -42,13 +42,19 @@ const MULTI_TENANT = new Set(['common', 'organizations']);
  * audiences (as the client id and as `api://{id}`), and `clientApplicationIds` are checked against `azp` (v2 tokens)
  * or `appid` (v1 tokens). It expands to an ordinary validateJwt policy.
  */
-export function readValidateAzureAdToken(o: Raw, path: string, problems: Problems, keys: KeysConfig): ValidateJwtConfig {
+export function readValidateAzureAdToken(
+  o: Raw,
+  path: string,
+  problems: Problems,
+  keys: KeysConfig,
+): ValidateJwtConfig {
   const tenantId = requiredString(o, 'tenantId', path, problems);
   const multiTenant = tenantId !== undefined && MULTI_TENANT.has(tenantId.toLowerCase());
   if (tenantId !== undefined && !isTenantId(tenantId) && !multiTenant) {
     problems.add(
       join(path, 'tenantId'),
-      'must be the directory (tenant) id, a GUID, or common / organizations: the issuers name the tenant by id, never by domain name',
+      'must be the directory (tenant) id, a GUID, or common / organizations: ' +
+        'the issuers name the tenant by id, never by domain name',
     );
   }
   const authority = readAuthority(o, path, problems);
@@ -63,14 +69,18 @@ export function readValidateAzureAdToken(o: Raw, path: string, problems: Problem
     problems.add(
       join(path, 'clientApplicationIds'),
       'is required: tokengate is stricter than APIM, which accepts any client application when audiences are given; ' +
-        'list the client ids allowed to call, or write a validateJwt policy with the tenant\'s openidConfig and issuers ' +
+        "list the client ids allowed to call, or write a validateJwt policy with the tenant's openidConfig " +
+        'and issuers ' +
         'to accept any client on purpose (docs/entra-id.md)',
     );
   }
   const backendApplicationIds = stringList(o, 'backendApplicationIds', path, problems) ?? [];
   const audiences = stringList(o, 'audiences', path, problems) ?? [];
   if (backendApplicationIds.length + audiences.length === 0) {
-    problems.add(path, 'needs backendApplicationIds or audiences: a token for any application of the tenant must not pass');
+    problems.add(
+      path,
+      'needs backendApplicationIds or audiences: a token for any application of the tenant must not pass',
+    );
   }
   const tenant = multiTenant ? tenantId!.toLowerCase() : (tenantId ?? '00000000-0000-0000-0000-000000000000');
   const issuerTenant = multiTenant ? '{tenantid}' : tenant;
@@ -84,7 +94,9 @@ export function readValidateAzureAdToken(o: Raw, path: string, problems: Problem
     { url: `${authority}/${tenant}/.well-known/openid-configuration`, issuer: v1Issuer, issuers: [v1Issuer] },
   ];
   jwt.issuers = [v2Issuer, v1Issuer];
-  jwt.audiences = [...new Set([...backendApplicationIds, ...backendApplicationIds.map((id) => `api://${id}`), ...audiences])];
+  jwt.audiences = [
+    ...new Set([...backendApplicationIds, ...backendApplicationIds.map((id) => `api://${id}`), ...audiences]),
+  ];
   jwt.algorithms = ['RS256'];
   const config = readValidateJwt(jwt, path, problems, keys);
   return { ...config, clientApplicationIds: clientApplicationIds ?? [] };
@@ -97,7 +109,8 @@ function readAuthority(o: Raw, path: string, problems: Problems): string {
   try {
     const url = new URL(withScheme);
     // Plain http only on loopback, as for key URLs: a test issuer, never a real authority.
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) throw new Error('not https');
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname)))
+      throw new Error('not https');
     return url.origin;
   } catch {
     problems.add(join(path, 'authority'), `"${given}" is not an https authority such as ${DEFAULT_AUTHORITY}`);

@@ -81,14 +81,19 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
   if (given === undefined && openidConfig.length === 0) {
     problems.add(
       join(path, 'issuers'),
-      'is required when there is no openidConfig to take issuers from (write `issuers: []` to accept any issuer on purpose)',
+      'is required when there is no openidConfig to take issuers from ' +
+        '(write `issuers: []` to accept any issuer on purpose)',
     );
   }
   const introspection = readIntrospection(o, path, problems, openidConfig);
   // With introspection, a policy may accept opaque tokens only: a JWT then finds no key and is denied.
   // Counted as written, not as read: a key whose shape is wrong is already reported, and is not also "no key source".
   const written = (key: string) => (Array.isArray(o[key]) ? (o[key] as unknown[]).length : 0);
-  if (requireSignedTokens && o.introspection === undefined && written('openidConfig') + written('jwksUri') + written('issuerSigningKeys') === 0) {
+  if (
+    requireSignedTokens &&
+    o.introspection === undefined &&
+    written('openidConfig') + written('jwksUri') + written('issuerSigningKeys') === 0
+  ) {
     problems.add(path, 'needs at least one key source: openidConfig, jwksUri or issuerSigningKeys');
   }
 
@@ -125,7 +130,8 @@ export function readValidateJwt(o: Raw, path: string, problems: Problems, keys: 
 
 export function readTokenLocation(o: Raw, path: string, problems: Problems): TokenLocation {
   const given = ['headerName', 'queryParameterName', 'cookieName'].filter((k) => o[k] !== undefined);
-  if (given.length > 1) problems.add(path, `set only one of headerName, queryParameterName, cookieName (got ${given.join(', ')})`);
+  if (given.length > 1)
+    problems.add(path, `set only one of headerName, queryParameterName, cookieName (got ${given.join(', ')})`);
   const scheme = optionalString(o, 'requireScheme', path, problems);
   if (o.queryParameterName !== undefined) {
     return { kind: 'query', name: requiredString(o, 'queryParameterName', path, problems) ?? '' };
@@ -134,13 +140,15 @@ export function readTokenLocation(o: Raw, path: string, problems: Problems): Tok
     return { kind: 'cookie', name: requiredString(o, 'cookieName', path, problems) ?? '' };
   }
   const name = (readHeaderName(o, 'headerName', path, problems) ?? 'authorization').toLowerCase();
-  // APIM: require-scheme applies to the Authorization header; a custom header carries the bare token unless told otherwise.
+  // APIM: require-scheme applies to the Authorization header; a custom header carries the bare token unless told
+  // otherwise.
   return { kind: 'header', name, scheme: scheme ?? (name === 'authorization' ? 'Bearer' : undefined) };
 }
 
 export function readHeaderName(o: Raw, key: string, path: string, problems: Problems): string | undefined {
   const name = optionalString(o, key, path, problems);
-  if (name !== undefined && !HEADER_NAME.test(name)) problems.add(join(path, key), `"${name}" is not a valid header name`);
+  if (name !== undefined && !HEADER_NAME.test(name))
+    problems.add(join(path, key), `"${name}" is not a valid header name`);
   return name?.toLowerCase();
 }
 
@@ -152,10 +160,15 @@ function readAlgorithms(o: Raw, path: string, problems: Problems, keys: readonly
   }
   given.forEach((alg, i) => {
     const itemPath = join(join(path, 'algorithms'), i);
-    if (alg.toLowerCase() === 'none') problems.add(itemPath, '"none" is never allowed: unsigned tokens are controlled by requireSignedTokens');
-    else if (!jwsAlgorithm(alg)) problems.add(itemPath, `unknown algorithm "${alg}" (expected one of ${ALL_ALGORITHMS.join(', ')})`);
+    if (alg.toLowerCase() === 'none')
+      problems.add(itemPath, '"none" is never allowed: unsigned tokens are controlled by requireSignedTokens');
+    else if (!jwsAlgorithm(alg))
+      problems.add(itemPath, `unknown algorithm "${alg}" (expected one of ${ALL_ALGORITHMS.join(', ')})`);
     else if (jwsAlgorithm(alg)!.symmetric && !hasSymmetricKey) {
-      problems.add(itemPath, `${alg} needs a symmetric key in issuerSigningKeys (base64): HS* is never verified with a public key`);
+      problems.add(
+        itemPath,
+        `${alg} needs a symmetric key in issuerSigningKeys (base64): HS* is never verified with a public key`,
+      );
     }
   });
   return given;
@@ -204,18 +217,28 @@ export function readClaimHeaders(o: Raw, path: string, problems: Problems): Clai
   });
 }
 
-
-function readAllowedTenants(o: Raw, path: string, problems: Problems, issuers: readonly string[]): readonly string[] | '*' | undefined {
+function readAllowedTenants(
+  o: Raw,
+  path: string,
+  problems: Problems,
+  issuers: readonly string[],
+): readonly string[] | '*' | undefined {
   const templates = issuers.filter((i) => TENANT_PLACEHOLDER.test(i));
   let allowed: readonly string[] | '*' | undefined;
   if (o.allowedTenants === '*') allowed = '*';
-  else if (o.allowedTenants !== undefined) allowed = stringList(o, 'allowedTenants', path, problems, { minItems: 1 })?.map((t) => t.toLowerCase());
+  else if (o.allowedTenants !== undefined)
+    allowed = stringList(o, 'allowedTenants', path, problems, { minItems: 1 })?.map((t) => t.toLowerCase());
   if (templates.length > 0 && allowed === undefined) {
-    problems.add(join(path, 'allowedTenants'), `is required with the issuer template ${templates[0]}: list the tenant ids to accept, or "*" for any tenant`);
+    problems.add(
+      join(path, 'allowedTenants'),
+      `is required with the issuer template ${templates[0]}: list the tenant ids to accept, or "*" for any tenant`,
+    );
   }
   if (allowed !== undefined && templates.length === 0) {
-    problems.add(join(path, 'allowedTenants'), 'needs an issuer template with {tenantid} in issuers, e.g. https://login.microsoftonline.com/{tenantid}/v2.0');
+    problems.add(
+      join(path, 'allowedTenants'),
+      'needs an issuer template with {tenantid} in issuers, e.g. https://login.microsoftonline.com/{tenantid}/v2.0',
+    );
   }
   return allowed;
 }
-

@@ -41,7 +41,8 @@ let constructors: Constructors | undefined;
 
 function load(): Constructors {
   if (!constructors) {
-    const auth = loadPackageDefinition(loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: Number })) as any;
+    const definition = loadSync(EXTERNAL_AUTH_PROTO, { ...LOADER_OPTIONS, enums: Number });
+    const auth = loadPackageDefinition(definition) as unknown as AuthPackage;
     constructors = {
       Authorization: auth.envoy.service.auth.v3.Authorization,
       Health: makeGenericClientConstructor(HEALTH_SERVICE, 'grpc.health.v1.Health'),
@@ -50,16 +51,25 @@ function load(): Constructors {
   return constructors;
 }
 
-type Unary = (request: object, options: { deadline: number }, callback: (err: Error | null, res: any) => void) => void;
+/** The package path proto-loader builds for external_auth.proto. */
+type AuthPackage = { envoy: { service: { auth: { v3: { Authorization: ServiceClientConstructor } } } } };
+
+type Unary<Res> = (
+  request: object,
+  options: { deadline: number },
+  callback: (err: Error | null, res: Res) => void,
+) => void;
 
 /** `ownConnection`: do not share grpc-js's global subchannel pool, so each client opens its own connection. */
 export function createCheckClient(address: string, options: { ownConnection?: boolean } = {}): CheckClient {
   const { Authorization, Health } = load();
   const channelOptions = options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {};
   const auth = new Authorization(address, credentials.createInsecure(), channelOptions) as unknown as Client & {
-    Check: Unary;
+    Check: Unary<CheckReply>;
   };
-  const health = new Health(address, credentials.createInsecure()) as unknown as Client & { Check: Unary };
+  const health = new Health(address, credentials.createInsecure()) as unknown as Client & {
+    Check: Unary<{ status: string }>;
+  };
   return {
     check: (request, timeoutMs = 10_000) =>
       new Promise((resolve, reject) =>
@@ -67,7 +77,7 @@ export function createCheckClient(address: string, options: { ownConnection?: bo
       ),
     health: (service = '') =>
       new Promise((resolve, reject) =>
-        health.Check({ service }, { deadline: Date.now() + 5_000 }, (err, res: { status: string }) =>
+        health.Check({ service }, { deadline: Date.now() + 5_000 }, (err, res) =>
           err ? reject(err) : resolve(res.status),
         ),
       ),

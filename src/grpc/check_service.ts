@@ -32,7 +32,8 @@ export function createCheckHandler(deps: CheckServiceDeps) {
         recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, span);
       })
       .catch((err: unknown) => {
-        // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the process.
+        // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the
+        // process.
         deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
       });
   };

@@ -137,7 +137,7 @@ function scanJson(text: string, what: string): number {
   return members;
 }
 
-/** A `\u0000` escape: a backslash-u preceded by an even run of backslashes (so not an escaped backslash then "u0000"). */
+/** A `\u0000` escape: backslash-u after an even run of backslashes (so not an escaped backslash then "u0000"). */
 const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 
 /** The number of members of every object in a parsed JSON value (iterative: depth is bounded already, but cheaply). */

@@ -33,7 +33,9 @@ export function importJwk(jwk: Readonly<Record<string, unknown>>): VerificationK
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (err) {
-    throw new Error(`key ${kid ?? '(no kid)'} is not a valid ${String(jwk.kty)} JWK: ${(err as Error).message}`);
+    throw new Error(`key ${kid ?? '(no kid)'} is not a valid ${String(jwk.kty)} JWK: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const issuer = optionalMember(jwk, 'issuer');
   return { kid, alg, type: publicKeyType(key), key, ...(issuer === undefined ? {} : { issuer }) };
@@ -60,7 +62,7 @@ function importPem(pem: string): { type: KeyType; key: KeyObject } {
   try {
     key = pem.includes('BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
   } catch (err) {
-    throw new Error(`pem: not a PEM public key or X.509 certificate (${(err as Error).message})`);
+    throw new Error(`pem: not a PEM public key or X.509 certificate (${(err as Error).message})`, { cause: err });
   }
   return { type: publicKeyType(key), key };
 }
@@ -121,7 +123,7 @@ export function importDecryptionKey(spec: DecryptionKeyConfig): DecryptionKey {
       }
     }
   } catch (err) {
-    throw new Error(`decryption key: ${(err as Error).message}`);
+    throw new Error(`decryption key: ${(err as Error).message}`, { cause: err });
   }
 }
 

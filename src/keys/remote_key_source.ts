@@ -195,7 +195,10 @@ export class RemoteKeySource implements KeySource {
   #readDiscovery(body: unknown): { jwksUrl: string; issuer: string; introspection: string | undefined } {
     const doc = body as { issuer?: unknown; jwks_uri?: unknown; introspection_endpoint?: unknown } | null;
     if (!doc || typeof doc !== 'object' || typeof doc.issuer !== 'string' || typeof doc.jwks_uri !== 'string') {
-      throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${this.id}: not a discovery document (needs string issuer and jwks_uri)`);
+      throw new KeyFetchError(
+        'ERR_KEYS_INVALID_DOCUMENT',
+        `${this.id}: not a discovery document (needs string issuer and jwks_uri)`,
+      );
     }
     const expected = this.#options.expectedIssuer;
     if (expected !== undefined && !documentMayName(doc.issuer, expected, this.#options.issuerImplied ?? false)) {
@@ -263,7 +266,10 @@ export function importJwks(body: unknown, url: string): { keys: VerificationKey[
     // A published key is public: an HMAC secret in it would let anyone who reads the JWKS sign tokens
     // (RFC 8725 §3.1, §3.2). HS* tokens verify only with the policy's own issuerSigningKeys.
     if (jwk && typeof jwk === 'object' && (jwk as { kty?: unknown }).kty === 'oct') {
-      skipped.push({ reason: 'symmetric', detail: `key ${describeKid(jwk)} is a symmetric (oct) key: never trusted from the network` });
+      skipped.push({
+        reason: 'symmetric',
+        detail: `key ${describeKid(jwk)} is a symmetric (oct) key: never trusted from the network`,
+      });
       continue;
     }
     try {
@@ -274,7 +280,10 @@ export function importJwks(body: unknown, url: string): { keys: VerificationKey[
     }
   }
   if (keys.length === 0) {
-    throw new KeyFetchError('ERR_KEYS_INVALID_DOCUMENT', `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.map((k) => k.detail).join('; ')})` : ''}`);
+    throw new KeyFetchError(
+      'ERR_KEYS_INVALID_DOCUMENT',
+      `${url}: no usable key in the JWKS${skipped.length ? ` (${skipped.map((k) => k.detail).join('; ')})` : ''}`,
+    );
   }
   return { keys, skipped };
 }

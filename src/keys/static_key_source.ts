@@ -44,7 +44,15 @@ export class StaticKeySource implements KeySource {
   }
 
   status(): KeySourceStatus {
-    return { id: this.id, kind: this.kind, keyCount: this.#keys.length, ageSeconds: undefined, lastError: undefined, usable: true, issuer: undefined };
+    return {
+      id: this.id,
+      kind: this.kind,
+      keyCount: this.#keys.length,
+      ageSeconds: undefined,
+      lastError: undefined,
+      usable: true,
+      issuer: undefined,
+    };
   }
 
   start(): void {}

@@ -14,7 +14,8 @@ export interface VerificationKey {
   readonly type: KeyType;
   readonly key: KeyObject;
   /**
-   * The JWK's `issuer` member, which Entra's multi-tenant JWKS carry (`https://login.microsoftonline.com/{tenantid}/v2.0`):
+   * The JWK's `issuer` member, which Entra's multi-tenant JWKS carry
+   * (`https://login.microsoftonline.com/{tenantid}/v2.0`):
    * the key signs only for that issuer, its template filled with the token's `tid`.
    */
   readonly issuer?: string | undefined;
