@@ -33,7 +33,7 @@ const ENTRY_OVERHEAD_BYTES = 512;
  * Bounded by entries and bytes; an entry never outlives its token's `exp`.
  *
  * Eviction is oldest-inserted first, with no recency bookkeeping on a hit: on Node 20 a Map.delete + Map.set of the
- * same hot key per hit makes lookups slow down with map size (see shared/notes/perf-anchors.md), and a token's
+ * same hot key per hit makes lookups slow down with map size (measured on this machine kind), and a token's
  * lifetime is bounded by its exp anyway.
  *
  * A token is admitted on its second verification, not its first: a stream of one-off tokens (each client
