@@ -30,18 +30,13 @@ function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
 }
 
-async function tokengateRun(configFile, httpPort) {
-  const start = performance.now();
-  const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(DIST, 'cli.js'), 'serve', '--config', configFile], {
-    stdio: 'ignore',
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+/** Starts a process, times it to ready, and reads its RSS a second later (a pause, not readiness), then stops it. */
+async function measure(start, untilReady) {
+  const begun = performance.now();
+  const child = start();
   try {
-    // Polled every 2 ms so the figure is the ready time, not the polling interval.
-    const ready = async () => ((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200 ? true : undefined);
-    await waitFor('tokengate /readyz 200', ready, { timeoutMs: 10_000, intervalMs: 2 });
-    const readyMs = performance.now() - start;
-    // Idle: a second after ready, once start-up garbage has had its chance to be collected (a pause, not readiness).
+    await untilReady(child);
+    const readyMs = performance.now() - begun;
     await sleep(1000);
     return { readyMs, rssMb: rssMb(child.pid) };
   } finally {
@@ -50,21 +45,23 @@ async function tokengateRun(configFile, httpPort) {
   }
 }
 
-/** Bare node with the same flags: start until its first line, and RSS a second later. */
-async function bareNodeRun() {
-  const start = performance.now();
-  const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, '-e', 'console.log("up"); setInterval(() => {}, 1000)'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  try {
-    await new Promise((resolve) => child.stdout.once('data', resolve));
-    const readyMs = performance.now() - start;
-    await sleep(1000);
-    return { readyMs, rssMb: rssMb(child.pid) };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-  }
+function tokengateRun(configFile, httpPort) {
+  const argv = [...IMAGE_NODE_FLAGS, join(DIST, 'cli.js'), 'serve', '--config', configFile];
+  // Polled every 2 ms so the figure is the ready time, not the polling interval.
+  const ready = async () => ((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200 ? true : undefined);
+  return measure(
+    () => spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } }),
+    () => waitFor('tokengate /readyz 200', ready, { timeoutMs: 10_000, intervalMs: 2 }),
+  );
+}
+
+/** Bare node with the same flags: started when it prints its first line. */
+function bareNodeRun() {
+  const argv = [...IMAGE_NODE_FLAGS, '-e', 'console.log("up"); setInterval(() => {}, 1000)'];
+  return measure(
+    () => spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'] }),
+    (child) => new Promise((resolve) => child.stdout.once('data', resolve)),
+  );
 }
 
 function summary(runs) {
