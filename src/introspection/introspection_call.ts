@@ -1,3 +1,4 @@
+import { BodyTooLarge, readBodyLimited } from '../net/read_body.js';
 import { IntrospectionError } from '../errors.js';
 import { MAX_JSON_DEPTH } from '../jwt/decode_jws.js';
 import type { ClientCredentials } from './client_auth.js';
@@ -91,30 +92,12 @@ function tooDeep(root: object): boolean {
 }
 
 async function readLimited(response: Response, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new IntrospectionError(
-      'ERR_INTROSPECTION_TOO_LARGE',
-      `response of ${declared} bytes exceeds ${MAX_RESPONSE_BYTES}`,
-    );
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body ?? []) {
-      size += chunk.byteLength;
-      if (size > MAX_RESPONSE_BYTES) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new IntrospectionError('ERR_INTROSPECTION_TOO_LARGE', `response exceeds ${MAX_RESPONSE_BYTES} bytes`);
-      }
-      chunks.push(chunk);
-    }
+    return await readBodyLimited(response, MAX_RESPONSE_BYTES);
   } catch (err) {
-    if (err instanceof IntrospectionError) throw err;
+    if (err instanceof BodyTooLarge) throw new IntrospectionError('ERR_INTROSPECTION_TOO_LARGE', err.message);
     throw failure(err, timeoutMs, signal);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function failure(err: unknown, timeoutMs: number, signal: AbortSignal): IntrospectionError {

@@ -1,3 +1,4 @@
+import { BodyTooLarge, readBodyLimited } from '../net/read_body.js';
 import { KeyFetchError } from '../errors.js';
 
 export interface FetchJsonOptions {
@@ -55,28 +56,12 @@ async function readLimited(
   options: FetchJsonOptions,
   signal: AbortSignal,
 ): Promise<string> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new KeyFetchError('ERR_KEYS_TOO_LARGE', `${url}: response of ${declared} bytes exceeds ${maxBytes}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body ?? []) {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new KeyFetchError('ERR_KEYS_TOO_LARGE', `${url}: response exceeds ${maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
+    return await readBodyLimited(response, options.maxBytes ?? DEFAULT_MAX_BYTES);
   } catch (err) {
-    if (err instanceof KeyFetchError) throw err;
+    if (err instanceof BodyTooLarge) throw new KeyFetchError('ERR_KEYS_TOO_LARGE', `${url}: ${err.message}`);
     throw timeoutOr(err, url, options.timeoutMs, 'ERR_KEYS_NETWORK', signal);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function timeoutOr(
