@@ -130,13 +130,13 @@ function constant(issuers: readonly string[]): () => AcceptedIssuers | undefined
 
 /** Rebuilt only when a document names another issuer: the check path reads a cached value. */
 function memoized(issuers: () => readonly string[]): () => AcceptedIssuers | undefined {
-  let key: string | undefined;
+  let key: readonly string[] | undefined;
   let value: AcceptedIssuers | undefined;
   return () => {
+    // The list is a new array only when a document named another issuer (policy_sources.ts).
     const current = issuers();
-    const next = current.join('\n');
-    if (next !== key) {
-      key = next;
+    if (current !== key) {
+      key = current;
       // Never "any issuer": a document list that is somehow empty accepts nothing.
       value = accepted(current) ?? { exact: new Set(), templates: [] };
     }

@@ -70,9 +70,26 @@ export function policySources(
     if (entries.length === 1) return bindToAnyIssuer(e.source);
     return e.expectedIssuer !== undefined ? bindToDocumentIssuer(e.source) : bindToIssuers(e.source, []);
   });
-  const documentIssuers = () =>
-    entries.flatMap(
-      (e) => e.issuers ?? (e.expectedIssuer === undefined ? [] : [e.source.documentIssuer() ?? e.expectedIssuer]),
-    );
-  return { keySources, documentIssuers };
+  return { keySources, documentIssuers: documentIssuersOf(entries) };
+}
+
+/**
+ * Read on every check (the policy's accepted issuers when it lists none), so it allocates only when a document
+ * names another issuer than last time: otherwise it hands back the same array, which callers may memoize on.
+ */
+function documentIssuersOf(entries: readonly Entry[]): () => readonly string[] {
+  const named = entries.filter((e) => e.issuers === undefined && e.expectedIssuer !== undefined);
+  const fixed = entries.flatMap((e) => e.issuers ?? []);
+  const current = (e: Entry) => e.source.documentIssuer() ?? e.expectedIssuer!;
+  let last = named.map(current);
+  let list: readonly string[] = [...fixed, ...last];
+  return () => {
+    let changed = false;
+    for (let i = 0; i < named.length; i++) if (current(named[i]!) !== last[i]) changed = true;
+    if (changed) {
+      last = named.map(current);
+      list = [...fixed, ...last];
+    }
+    return list;
+  };
 }
