@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const POLICIES = `
 policies:
@@ -12,13 +12,7 @@ policies:
 `;
 
 function problemsOf(server: string): readonly string[] {
-  try {
-    parseConfigText(`server:\n${server}\n${POLICIES}`);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
+  return configProblems(`server:\n${server}\n${POLICIES}`);
 }
 
 describe('server.httpAuthz', () => {

@@ -2,9 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildRuntime } from '../../src/authz/runtime.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tokengate-introspection-config-'));
 writeFileSync(join(dir, 'secret'), 'secret\n');
@@ -21,13 +20,7 @@ ${extra}
       introspection:
 ${introspection.replace(/^/gm, '        ')}
 `;
-  try {
-    buildRuntime(parseConfigText(yaml));
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
+  return configProblems(yaml);
 }
 
 const BASE = `endpoint: https://idp.example.com/oauth2/introspect

@@ -4,23 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { buildRuntime } from '../../src/authz/runtime.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tokengate-validate-'));
 
 /** What `tokengate validate` reports: the reader's problems, else the compile step's (keys imported, sources bound). */
-function problemsOf(yaml: string): readonly string[] {
-  try {
-    buildRuntime(parseConfigText(yaml));
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 const MINIMAL = `
 policies:

@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { buildRuntime } from '../../src/authz/runtime.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
 import { RULE_ENVIRONMENT } from '../../src/rules/environment.js';
 import { MAX_NODES, checkBound, claimsRead, type CelNode } from '../../src/rules/ast.js';
 import { scopesOf } from '../../src/rules/scopes.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64');
 
@@ -26,15 +24,7 @@ ${rules}`,
 }
 
 /** The problems of loading (reading and compiling) the text, or [] when it loads. */
-function problems(text: string): readonly string[] {
-  try {
-    buildRuntime(parseConfigText(text));
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-}
+const problems = configProblems;
 
 const rule = (allow: string, when?: string) =>
   `    rules:\n      - name: r\n        allow: ${JSON.stringify(allow)}\n${when === undefined ? '' : `        when: ${JSON.stringify(when)}\n`}`;

@@ -7,11 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
 import { bearer, envoyCheckRequest, reasonOf } from '../helpers/check_client.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 import { forge, hmacKey, rsaKey } from './helpers/forge.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const AUD = 'api://orders';
 const TENANT = '3c1d2f1e-8a4b-4c2d-9e6f-7a8b9c0d1e2f';
@@ -173,15 +172,7 @@ describe('a symmetric key from a remote JWKS never verifies (RFC 8725 §3.1)', (
 });
 
 describe('config: a key source whose issuers cannot be known is refused', () => {
-  const problems = (yaml: string): string[] => {
-    try {
-      parseConfigText(yaml, 'test');
-    } catch (err) {
-      if (err instanceof ConfigError) return [...err.problems];
-      throw err;
-    }
-    return [];
-  };
+  const problems = configProblems;
 
   it('two JWKS URLs without issuers: each gets its path and the fix', () => {
     const found = problems(`

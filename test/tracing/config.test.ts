@@ -1,7 +1,7 @@
 // The `tracing:` section (issue 22 §1): off by default, a ratio in [0, 1], and no half-written section.
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { configProblems } from '../helpers/config_problems.js';
 
 const POLICY = `
 policies:
@@ -12,13 +12,7 @@ policies:
 `;
 
 function problems(text: string): readonly string[] {
-  try {
-    parseConfigText(`${text}${POLICY}`, 'test');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
+  return configProblems(`${text}${POLICY}`);
 }
 
 describe('tracing config', () => {
