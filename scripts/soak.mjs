@@ -10,7 +10,8 @@
 //   options: --max-inflight 256 (checks queued or in flight; beyond it a due check is dropped and counted)
 //            --connections N (gRPC connections, default 8; HTTP/1.1 sockets to Envoy, default 64)
 //            --ramp-seconds S (default min(10, 5 % of the run)) --sample-seconds 10
-//            --log-level warn (tokengate's; info logs every denial) --tokengate-node-flags "--trace-gc" --out bench/out
+//            --log-level warn (tokengate's; info logs every denial) --tokengate-node-flags="--trace-gc" --out bench/out
+//            --rss-limit-mib 128 (tokengate's peak RSS that fails the run)
 //
 // Processes: this thread drives the load (soak/load.mjs, soak/grpc_driver.mjs or soak/http_driver.mjs) and judges
 // every answer (soak/judge.mjs); a worker thread runs the dev issuer and signs tokens ahead of need
@@ -18,8 +19,10 @@
 // upstream are children too. Load starts once tokengate's /readyz (and Envoy's tokengate host) is healthy.
 //
 // Exit status 1 if wrong decisions > 0, lost checks > 0 (no answer within 2 s, a gRPC error, through Envoy a 5xx
-// tokengate did not send, or unanswered at the end), or tokengate's RSS grew > 10 % from the first sample after
-// warm-up (min(60 s, 10 % of the run)) to the maximum of the later samples; 2 on a set-up error; 0 otherwise.
+// tokengate did not send, or unanswered at the end), tokengate's peak RSS (VmHWM, start-up included) went over
+// --rss-limit-mib (128), or its memory was not flat: the floor of RSS or of V8's used heap (the lowest of 1 s samples
+// per 30 s window, after warm-up: min(60 s, 10 % of the run)) grew > 10 % from the first half of the run to the
+// second (soak/memory_trend.mjs: a GC sawtooth passes, a leak fails); 2 on a set-up error; 0 otherwise.
 // Results: bench/out/soak-<timestamp>.json, .md, .tokengate.log (and .envoy.log).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,7 @@ import { createHttpDriver } from './soak/http_driver.mjs';
 import { scheduleKeyEvents, startIssuer } from './soak/issuer.mjs';
 import { createJudge } from './soak/judge.mjs';
 import { createLoad } from './soak/load.mjs';
+import { startMemoryProbe } from './soak/memory_probe.mjs';
 import { CHECK_TIMEOUT_MS, readOptions } from './soak/options.mjs';
 import { log, ROOT, sleep } from './soak/procs.mjs';
 import { buildResult, markdown } from './soak/report.mjs';
@@ -87,6 +91,7 @@ const keyEvents = {
 };
 const cancelKeyEvents = scheduleKeyEvents(issuer, keyEvents);
 const sampler = createSampler({ judge, tokengate, issuer, load, envoy, loadStart, first: before });
+const memoryProbe = startMemoryProbe({ pid: tokengate.child.pid, ops: tokengate.ops, loadStart });
 const sampling = setInterval(() => void sampler.sample(), cfg.sampleMs);
 const sweeping = setInterval(() => judge.sweep(false), 1000);
 const run = { loadStart, events, readyzChecks: 0, readyzFailures: 0 };
@@ -104,6 +109,7 @@ run.seconds = (performance.now() - t0) / 1000;
 run.crashed = tokengate.child.exit;
 cancelKeyEvents();
 for (const timer of [sampling, sweeping, readyPoll]) clearInterval(timer);
+run.memory = memoryProbe.stop();
 // Every check that was scheduled and not dropped gets its answer or counts as lost.
 for (const until = Date.now() + CHECK_TIMEOUT_MS + 3000; (load.queued || driver.inflight) && Date.now() < until;) {
   load.pump();

@@ -10,7 +10,9 @@ export const SCOPE = 'orders.read';
 export const POLICY = 'orders';
 /** Deadline of one check, gRPC or HTTP: an answer later than this is a lost check. */
 export const CHECK_TIMEOUT_MS = 2000;
-export const RSS_GROWTH_LIMIT = 0.1;
+/** Memory rules (memory_trend.mjs): the largest growth of a floor from the first half to the second; a window. */
+export const FLOOR_GROWTH_LIMIT = 0.1;
+export const MEMORY_WINDOW_MS = 30_000;
 
 /** The mix, per 1000 scheduled checks. */
 export const MIX = [
@@ -38,6 +40,7 @@ export function readOptions(args = process.argv.slice(2)) {
       'ramp-seconds': { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       'tokengate-node-flags': { type: 'string', default: '' },
+      'rss-limit-mib': { type: 'string', default: '128' },
       'via-envoy': { type: 'boolean', default: false },
       out: { type: 'string', default: join(ROOT, 'bench/out') },
     },
@@ -69,6 +72,7 @@ export function readOptions(args = process.argv.slice(2)) {
     warmupMs: Math.min(60_000, durationMs * 0.1),
     logLevel: v['log-level'],
     tokengateNodeFlags: v['tokengate-node-flags'].split(/\s+/).filter(Boolean),
+    rssLimitMiB: num('rss-limit-mib', v['rss-limit-mib']),
     viaEnvoy,
     out: v.out,
     schedule: {
@@ -87,6 +91,7 @@ export function commandLine(cfg) {
   const flags = [`--minutes ${cfg.minutes}`, `--rate ${cfg.rate}`, `--max-inflight ${cfg.maxInflight}`];
   flags.push(`--connections ${cfg.connections}`);
   if (cfg.viaEnvoy) flags.push('--via-envoy');
-  if (cfg.tokengateNodeFlags.length) flags.push(`--tokengate-node-flags "${cfg.tokengateNodeFlags.join(' ')}"`);
+  if (cfg.tokengateNodeFlags.length) flags.push(`--tokengate-node-flags="${cfg.tokengateNodeFlags.join(' ')}"`);
+  if (cfg.rssLimitMiB !== 128) flags.push(`--rss-limit-mib ${cfg.rssLimitMiB}`);
   return `node scripts/soak.mjs ${flags.join(' ')}`;
 }

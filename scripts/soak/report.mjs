@@ -1,35 +1,53 @@
 // The verdict of a run and its report: bench/out/soak-<timestamp>.json (everything) and .md (the tables).
 import { cpus, totalmem } from 'node:os';
-import { commandLine, RSS_GROWTH_LIMIT } from './options.mjs';
+import { memoryFloorTrend } from './memory_trend.mjs';
+import { commandLine, FLOOR_GROWTH_LIMIT, MEMORY_WINDOW_MS } from './options.mjs';
 import { mib, pct, r2 } from './sampler.mjs';
 
-/** The RSS criterion (growth from the first sample after warm-up to the largest later one) and its diagnostics. */
-function rssFigures(samples, warmupMs) {
-  const afterWarmup = samples.filter((s) => s.tS * 1000 >= warmupMs && s.rssBytes !== undefined);
-  const baseline = afterWarmup[0];
-  const rest = afterWarmup.slice(1);
-  const maxAfter = rest.length ? Math.max(...rest.map((s) => s.rssBytes)) : baseline?.rssBytes;
-  const growth = baseline && maxAfter !== undefined ? maxAfter / baseline.rssBytes - 1 : null;
-  const pts = afterWarmup.map((s) => [s.tS / 60, s.rssBytes / 1048576]);
-  const mean = (i) => pts.reduce((a, p) => a + p[i], 0) / pts.length;
-  const [mx, my] = [mean(0), mean(1)];
-  const den = pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
-  const slope = pts.length >= 3 && den ? r2(pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / den) : null;
+/**
+ * The memory rules: peak RSS (VmHWM over the whole life of the process) within the limit, and the floors of RSS and
+ * of V8's used heap flat from the first half of the run to the second (memory_trend.mjs), with a breakdown of RSS at
+ * the floor and at the peak sample: V8 heap committed, external, and the rest (code, native allocations).
+ */
+function memoryFigures(memory, cfg) {
+  const points = memory?.points ?? [];
+  const rule = { fromMs: cfg.warmupMs, windowMs: MEMORY_WINDOW_MS, limit: FLOOR_GROWTH_LIMIT };
+  const trend = (key) => {
+    const t = memoryFloorTrend(
+      points.map((p) => ({ tMs: p.tMs, bytes: p[key] })),
+      rule,
+    );
+    return { ...t, floors: t.floors.map((f) => [Math.round(f.tMs / 1000), mib(f.bytes)]) };
+  };
+  const peakSample = points.reduce((a, p) => (a === undefined || p.rss > a.rss ? p : a), undefined);
+  const breakdown = (p) =>
+    p && {
+      tS: Math.round(p.tMs / 1000),
+      rss: mib(p.rss),
+      heapTotal: mib(p.heapTotal),
+      heapUsed: mib(p.heapUsed),
+      external: mib(p.external),
+      rest: mib(p.rss - p.heapTotal - p.external),
+    };
+  const rss = trend('rss');
+  const floorPoint = points.find(
+    (p) => p.tMs >= cfg.warmupMs && mib(p.rss) === Math.min(...rss.floors.map((f) => f[1])),
+  );
   return {
-    baselineTS: baseline?.tS,
-    baselineBytes: baseline?.rssBytes,
-    maxAfterBytes: maxAfter,
-    growth: growth === null ? null : Math.round(growth * 10_000) / 10_000,
-    first: samples[0]?.rssBytes,
-    overallMax: Math.max(...samples.map((s) => s.rssBytes ?? 0)),
-    slopeAfterWarmupMiBPerMin: slope,
+    peakRssBytes: memory?.hwm,
+    peakRssLimitMiB: cfg.rssLimitMiB,
+    rss,
+    heapUsed: trend('heapUsed'),
+    atPeakSample: breakdown(peakSample),
+    atRssFloor: breakdown(floorPoint),
+    samples: points.length,
   };
 }
 
 export function buildResult({ cfg, run, judge, samples, before, after, issuer, supply, driver, envoy, tokengate }) {
   const t = judge.totals;
   const sortedAll = Float64Array.from(judge.allLat).sort();
-  const rss = rssFigures(samples, cfg.warmupMs);
+  const memory = memoryFigures(run.memory, cfg);
   const sum = (m) => (m.decisions ?? []).reduce((a, d) => a + d.v, 0);
   const decisionsCounted = sum(after) - sum(before);
   const wrongDecisions = t.wrongAllow + t.wrongDeny;
@@ -43,9 +61,13 @@ export function buildResult({ cfg, run, judge, samples, before, after, issuer, s
         .join(', ')})`,
     );
   if (run.crashed) failures.push(`tokengate exited during the run: ${JSON.stringify(run.crashed)}`);
-  if (rss.growth === null) failures.push('no RSS sample after warm-up');
-  else if (rss.growth > RSS_GROWTH_LIMIT)
-    failures.push(`RSS grew ${(rss.growth * 100).toFixed(1)} % after warm-up (limit ${RSS_GROWTH_LIMIT * 100} %)`);
+  if (!(memory.peakRssBytes <= cfg.rssLimitMiB * 1048576))
+    failures.push(`peak RSS ${mib(memory.peakRssBytes)} MiB (limit ${cfg.rssLimitMiB} MiB)`);
+  for (const [what, t] of [
+    ['RSS', memory.rss],
+    ['V8 heap used', memory.heapUsed],
+  ])
+    if (!t.pass) failures.push(`${what}: ${t.why} (limit ${FLOOR_GROWTH_LIMIT * 100} %)`);
   const warnings = [];
   if (t.dropped > 0) warnings.push(`${t.dropped} scheduled checks dropped at the in-flight cap (${cfg.maxInflight})`);
   if (t.answered < t.scheduled * 0.95)
@@ -107,7 +129,7 @@ export function buildResult({ cfg, run, judge, samples, before, after, issuer, s
       windowP99Min: p99s.length ? Math.min(...p99s) : null,
       windowP99Max: p99s.length ? Math.max(...p99s) : null,
     },
-    rss,
+    memory,
     tokenCache: {
       entriesMax: Math.max(...samples.map((s) => s.cacheEntries ?? 0)),
       hits: after.cacheHits,
@@ -160,7 +182,17 @@ export function markdown(r) {
     `| latency p50 / p99 / p99.9 / max (ms, whole run) | ${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.p999} / ${r.latencyMs.max} |`,
     `| p99 per ${r.config.sampleMs / 1000}s window, min – max (ms) | ${r.latencyMs.windowP99Min} – ${r.latencyMs.windowP99Max} |`,
     `| tokengate checks over 150 / 250 ms | ${r.tokengateCheckDuration?.over150ms} / ${r.tokengateCheckDuration?.over250ms} |`,
-    `| RSS after warm-up (t=${r.rss.baselineTS}s) → max later | ${mib(r.rss.baselineBytes)} → ${mib(r.rss.maxAfterBytes)} MiB (${r.rss.growth === null ? '—' : `${(r.rss.growth * 100).toFixed(1)} %`}; criterion: ≤ 10 %); overall max ${mib(r.rss.overallMax)} MiB, slope ${r.rss.slopeAfterWarmupMiBPerMin} MiB/min |`,
+    `| peak RSS (VmHWM, whole process life) | ${mib(r.memory.peakRssBytes)} MiB (criterion: ≤ ${r.memory.peakRssLimitMiB} MiB) |`,
+    ...[
+      ['RSS', r.memory.rss],
+      ['V8 heap used', r.memory.heapUsed],
+    ].map(
+      ([what, t]) =>
+        `| ${what} floor, first half → second half | ${mib(t.firstHalfFloor)} → ${mib(t.secondHalfFloor)} MiB ` +
+        `(${t.growth === null ? '—' : `${(t.growth * 100).toFixed(1)} %`}; criterion: ≤ ${t.limit * 100} %); ` +
+        `fitted slope ${t.slopeBytesPerMin === null ? '—' : r2(t.slopeBytesPerMin / 1048576)} MiB/min over ${t.windows} windows |`,
+    ),
+    `| RSS at its lowest / highest 1 s sample: V8 heap committed (used), external, rest | ${[r.memory.atRssFloor, r.memory.atPeakSample].map((b) => (b ? `${b.rss}: ${b.heapTotal} (${b.heapUsed}), ${b.external}, ${b.rest}` : '—')).join(' / ')} MiB |`,
     `| JWKS responses served / tokengate key fetches | ${r.jwksHits} / ${(r.keyFetches ?? []).map((k) => `${k.labels.match(/result="(\w+)"/)?.[1]} ${k.v}`).join(', ')} |`,
     `| /readyz non-200 polls | ${t.readyzFailures} of ${t.readyzChecks} |`,
     `| SIGTERM at the end | ${JSON.stringify(r.tokengateStop)} |`,
