@@ -25,6 +25,8 @@ export const DENY_REASON_TABLE = {
   TokenClaimValueNotAllowed: { category: 'insufficient_scope', step: 'claim' },
   TokenAlgorithmNotAllowed: { category: 'invalid_token', step: 'algorithm' },
   TokenRevoked: { category: 'invalid_token', step: 'jti' },
+  // RFC 8705 §3: a certificate-bound token without the client certificate it is bound to (or a malformed one).
+  CertificateBindingMismatch: { category: 'invalid_token', step: 'certificate' },
   // A valid token that a policy's CEL rule does not allow, or a rule that could not be evaluated (never an allow).
   RuleDenied: { category: 'insufficient_scope', step: 'rule' },
   // RFC 7662 §2.2: the introspection endpoint answered `active: false` for the token.

@@ -1,4 +1,5 @@
 import { AuthzError, DENY_REASON_TABLE } from '../errors.js';
+import { checkCertificateBinding } from './certificate_binding.js';
 import { checkClaims } from './claims.js';
 import { deny, type Allow, type Decision, type Deny, type UpstreamHeader } from './decision.js';
 import { extractToken } from './extract_token.js';
@@ -40,6 +41,7 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
       facts: options.facts,
     });
     checkClaims(verified.jws.payload, policy, nowMs, trace);
+    checkCertificateBinding(req, verified.jws.payload, policy.certificateBinding, trace);
     checkRevocation(verified, runtime, trace);
     // Authorization after authentication: a revoked or expired token is a 401 before any rule is asked.
     const wouldDeny = policy.rules && applyRules(policy.rules, policy.name, req, verified.jws.payload, trace);

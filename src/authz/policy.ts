@@ -8,6 +8,7 @@ import { compileClaimPath, type ClaimPath } from '../jwt/claim_path.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import { ruleSetOf, type RuleSet } from '../rules/compile.js';
 import type { AuthzRequest } from './request.js';
+import { compileCertificateBinding, type CompiledCertificateBinding } from './certificate_binding.js';
 
 export interface CompiledClaimRule {
   /** The claim path as written: messages and `explain` name it. */
@@ -69,6 +70,8 @@ export interface CompiledPolicy {
   readonly introspection: Introspector | undefined;
   /** CEL rules, compiled at load; undefined when the policy has none. */
   readonly rules: RuleSet | undefined;
+  /** RFC 8705 §3: the client certificate a certificate-bound token must come with. */
+  readonly certificateBinding: CompiledCertificateBinding;
   /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
   keyTrustedFor(key: VerificationKey, iss: unknown): boolean;
 }
@@ -111,6 +114,7 @@ export function compilePolicy(
     requireTokenType: spec.requireTokenType === undefined ? undefined : normalizeTokenType(spec.requireTokenType),
     introspection,
     rules: ruleSetOf(config),
+    certificateBinding: compileCertificateBinding(config.certificateBinding),
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };
 }

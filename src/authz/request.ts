@@ -9,6 +9,8 @@ export interface AuthzRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly contextExtensions: Readonly<Record<string, string>>;
   readonly requestId: string | undefined;
+  /** The downstream TLS peer's certificate as Envoy sends it (URL-encoded PEM); undefined without one. */
+  readonly clientCertificate?: string | undefined;
 }
 
 /** `api.example.com:8443` → `api.example.com`; `[::1]:80` → `[::1]`. */

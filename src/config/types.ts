@@ -3,6 +3,8 @@
  * The YAML names are a contract with users; see README "Configuration reference".
  */
 
+import type { CertificateBindingConfig } from './certificate_binding.js';
+
 export interface Config {
   readonly server: ServerConfig;
   readonly keys: KeysConfig;
@@ -92,6 +94,8 @@ export interface PolicyConfig {
   readonly rules: readonly RuleConfig[];
   /** What a request that no rule's `when` governs gets: `allow` passes it on, `deny` refuses it (RuleDenied). */
   readonly rulesDefault: 'allow' | 'deny';
+  /** RFC 8705 §3: where the client certificate of certificate-bound tokens comes from; undefined = the peer's. */
+  readonly certificateBinding?: CertificateBindingConfig | undefined;
 }
 
 /** One authorization rule: where `when` holds (or always, without one), `allow` must hold. Both are CEL. */

@@ -27,6 +27,7 @@ import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js'
 import { RULES_KEYS, readPolicyRules } from '../rules/read_rules.js';
 import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
 import { readTracing } from '../tracing/read_config.js';
+import { CERTIFICATE_BINDING_KEYS, readCertificateBinding } from './certificate_binding.js';
 
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
 const DEFAULT_HTTP_ADDRESS = '127.0.0.1:9090';
@@ -150,6 +151,7 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
   items.forEach((item, i) => {
     const path = join('policies', i);
     const allowed = ['name', 'mode', 'match', 'validateJwt', 'validateAzureAdToken', ...RULES_KEYS];
+    allowed.push(...CERTIFICATE_BINDING_KEYS);
     const o = mapping(item, path, problems, allowed);
     if (!o) return;
     const name = requiredString(o, 'name', path, problems) ?? `#${i}`;
@@ -163,6 +165,7 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
         o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
       validateJwt: readRules(o, path, problems, keys),
       ...readPolicyRules(o, path, problems),
+      ...readCertificateBinding(o, path, problems),
     });
   });
   return policies;

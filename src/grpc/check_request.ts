@@ -20,6 +20,7 @@ export function toAuthzRequest(check: CheckRequestMessage): AuthzRequest {
     headers,
     contextExtensions: check.attributes?.context_extensions ?? NO_STRINGS,
     requestId: headers['x-request-id'],
+    clientCertificate: check.attributes?.source?.certificate || undefined,
   };
 }
 

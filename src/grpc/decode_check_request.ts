@@ -10,9 +10,10 @@ type RawHeader = { key?: string; value?: string; raw_value?: Buffer };
 
 /**
  * Decodes the parts of a CheckRequest that tokengate reads (see CheckRequestMessage) and skips the rest: peer
- * addresses, labels, metadata, TLS details and bodies are never decoded. proto-loader's deserializer builds the
- * whole tree and then converts it to plain objects; for Envoy's requests that was as much CPU as the rest of a
- * cached check. test/grpc/codec.test.ts compares the result with proto-loader's on every shape of request.
+ * addresses, labels, metadata, TLS details and bodies are never decoded (of the peers, only the source's
+ * certificate is read). proto-loader's deserializer builds the whole tree and then converts it to plain objects;
+ * for Envoy's requests that was as much CPU as the rest of a cached check. test/grpc/codec.test.ts compares the
+ * result with proto-loader's on every shape of request.
  *
  * Malformed input throws (protobufjs' Reader checks every length against the buffer), which grpc-js answers with
  * an INTERNAL error; Envoy then applies failure_mode_allow, which tokengate's envoy.yaml keeps false.
@@ -32,11 +33,15 @@ export function decodeCheckRequest(buffer: Uint8Array): CheckRequestMessage {
 
 type Attributes = NonNullable<CheckRequestMessage['attributes']>;
 
-/** AttributeContext: request = 4 (Request: http = 2), context_extensions = 10 */
+/** AttributeContext: source = 1 (Peer), request = 4 (Request: http = 2), context_extensions = 10 */
 function decodeAttributes(r: ProtoReader, end: number, attributes: Attributes): Attributes {
   while (r.pos < end) {
     const t = r.uint32();
-    if (t === tag(4, LEN)) {
+    if (t === tag(1, LEN)) {
+      // Envoy always sends the source's address: an object is made only for a certificate.
+      const certificate = readPeerCertificate(r, r.uint32() + r.pos);
+      if (certificate !== undefined) attributes.source = { certificate };
+    } else if (t === tag(4, LEN)) {
       const requestEnd = r.uint32() + r.pos;
       attributes.request ??= {};
       while (r.pos < requestEnd) {
@@ -53,6 +58,17 @@ function decodeAttributes(r: ProtoReader, end: number, attributes: Attributes): 
     }
   }
   return attributes;
+}
+
+/** Peer: certificate = 5 (URL-encoded PEM, with include_peer_certificate); address, labels, principal skipped. */
+function readPeerCertificate(r: ProtoReader, end: number): string | undefined {
+  let certificate: string | undefined;
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t === tag(5, LEN)) certificate = r.string();
+    else r.skipType(t & 7);
+  }
+  return certificate;
 }
 
 /** HttpRequest: id = 1, method = 2, headers = 3, path = 4, host = 5, header_map = 13 (HeaderMap: headers = 1) */

@@ -37,6 +37,8 @@ export interface CheckRequestMessage {
       };
     };
     context_extensions?: Record<string, string>;
+    /** Peer: certificate = 5 (include_peer_certificate: true). */
+    source?: { certificate?: string };
   };
 }
 

@@ -16,6 +16,8 @@ export interface EnvoyRequestOptions {
   id?: string;
   /** attributes.source's port. */
   sourcePort?: number;
+  /** attributes.source.certificate: the client certificate, URL-encoded PEM (include_peer_certificate: true). */
+  peerCertificate?: string;
   /** attributes.request.time as proto-loader takes it (default), or as ghz's JSON data files spell a Timestamp. */
   timeAs?: 'proto' | 'json';
 }
@@ -55,7 +57,10 @@ export function envoyCheckRequest(options: EnvoyRequestOptions = {}): object {
   const seconds = Math.floor(Date.now() / 1000);
   return {
     attributes: {
-      source: { address: { socket_address: { address: '10.0.0.7', port_value: options.sourcePort ?? 51234 } } },
+      source: {
+        address: { socket_address: { address: '10.0.0.7', port_value: options.sourcePort ?? 51234 } },
+        ...(options.peerCertificate === undefined ? {} : { certificate: options.peerCertificate }),
+      },
       destination: { address: { socket_address: { address: '10.0.0.8', port_value: 8080 } } },
       request: {
         time:

@@ -25,12 +25,18 @@ function projection(message: CheckRequestMessage): unknown {
     headers: nonEmpty(http?.headers),
     header_map: http?.header_map?.headers?.map((h) => ({ key: h.key, value: h.value, raw_value: h.raw_value && Buffer.from(h.raw_value) })),
     context_extensions: nonEmpty(message.attributes?.context_extensions),
+    certificate: message.attributes?.source?.certificate || undefined,
   };
 }
 
 const ENVOY_REQUEST = {
   attributes: {
-    source: { address: { socket_address: { address: '10.0.0.7', port_value: 40000 } }, principal: 'spiffe://a/b', labels: { app: 'web' } },
+    source: {
+      address: { socket_address: { address: '10.0.0.7', port_value: 40000 } },
+      principal: 'spiffe://a/b',
+      labels: { app: 'web' },
+      certificate: '-----BEGIN%20CERTIFICATE-----%0AMIIBszCCAVmgAwIBAgIUe%2Bx%3D%0A-----END%20CERTIFICATE-----%0A',
+    },
     destination: { address: { socket_address: { address: '10.0.0.8', port_value: 8080 } } },
     request: {
       time: { seconds: '1796078409', nanos: 5 },
@@ -66,6 +72,8 @@ describe('decodeCheckRequest', () => {
     const bytes = referenceEncodeRequest(ENVOY_REQUEST);
     expect(projection(decodeCheckRequest(bytes))).toEqual(projection(referenceDecode(bytes)));
     expect(decodeCheckRequest(bytes).attributes?.request?.http?.headers?.authorization).toBe(ENVOY_REQUEST.attributes.request.http.headers.authorization);
+    // include_peer_certificate: the source's certificate (Peer field 5) is read; its address, labels and principal are not.
+    expect(decodeCheckRequest(bytes).attributes?.source).toEqual({ certificate: ENVOY_REQUEST.attributes.source.certificate });
   });
 
   it('reads header_map (encode_raw_headers), raw values included', () => {
@@ -110,12 +118,13 @@ describe('decodeCheckRequest', () => {
       context_extensions: fc.dictionary(text, text, { maxKeys: 4 }),
       header_map: fc.array(fc.record({ key: text, value: text }), { maxLength: 4 }),
       labels: fc.dictionary(text, text, { maxKeys: 3 }),
+      certificate: fc.option(text, { nil: undefined }),
     });
     fc.assert(
       fc.property(request, (r) => {
         const bytes = referenceEncodeRequest({
           attributes: {
-            source: { labels: r.labels, service: 'svc' },
+            source: { labels: r.labels, service: 'svc', certificate: r.certificate },
             request: {
               http: { id: r.id, method: r.method, path: r.path, host: r.host, headers: r.headers, header_map: { headers: r.header_map } },
             },
