@@ -25,6 +25,16 @@ export const DENY_REASON_TABLE = {
   TokenClaimValueNotAllowed: { category: 'insufficient_scope', step: 'claim' },
   TokenAlgorithmNotAllowed: { category: 'invalid_token', step: 'algorithm' },
   TokenRevoked: { category: 'invalid_token', step: 'jti' },
+  // RFC 9449 §4.3: the DPoP proof is missing, malformed, or does not fit this request or this token (htm, htu, iat,
+  // ath, signature, a private key in its jwk).
+  DpopProofInvalid: { category: 'invalid_token', step: 'dpop' },
+  // RFC 9449 §11.1: a proof whose jti was accepted before.
+  DpopProofReplayed: { category: 'invalid_token', step: 'dpop' },
+  // RFC 9449 §6.1, §7.2: the token's cnf.jkt is not the proof's key, a bound token came as Bearer, or the DPoP scheme
+  // came with an unbound token (or a policy requiring DPoP got a Bearer token).
+  DpopBindingMismatch: { category: 'invalid_token', step: 'dpop' },
+  // RFC 9449 §8: nonces are on and the proof has none, or a stale one; the 401 carries a fresh DPoP-Nonce.
+  DpopNonceRequired: { category: 'invalid_token', step: 'dpop' },
   // RFC 8705 §3: a certificate-bound token without the client certificate it is bound to (or a malformed one).
   CertificateBindingMismatch: { category: 'invalid_token', step: 'certificate' },
   // A valid token that a policy's CEL rule does not allow, or a rule that could not be evaluated (never an allow).
@@ -38,6 +48,8 @@ export const DENY_REASON_TABLE = {
   KeysUnavailable: { category: 'unavailable', step: 'keys' },
   // The introspection endpoint gave no usable answer (down, slow, 5xx, not a JSON object) within the check deadline.
   IntrospectionUnavailable: { category: 'unavailable', step: 'introspection' },
+  // The DPoP replay store cannot say whether a proof is new (full, unreachable, too slow): refused, never let through.
+  DpopReplayUnavailable: { category: 'unavailable', step: 'dpop' },
   InternalError: { category: 'unavailable', step: 'internal' },
 } as const satisfies Record<string, { category: DenyCategory; step: string }>;
 

@@ -2,7 +2,8 @@ import { AuthzError, DENY_REASON_TABLE } from '../errors.js';
 import { checkCertificateBinding } from './certificate_binding.js';
 import { checkClaims } from './claims.js';
 import { deny, type Allow, type Decision, type Deny, type UpstreamHeader } from './decision.js';
-import { extractToken } from './extract_token.js';
+import { extractDpopToken, extractToken } from './extract_token.js';
+import { checkDpop } from '../dpop/check_dpop.js';
 import { headerValue } from './header_value.js';
 import type { CompiledPolicy } from './policy.js';
 import type { AuthzRequest } from './request.js';
@@ -32,14 +33,24 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
   let policy: CompiledPolicy | undefined;
   try {
     policy = selectPolicy(req, runtime.policies, runtime.byName, trace);
-    const token = extractToken(req, policy.token, trace);
+    // RFC 9449 §7.1: a policy with dpop takes `Authorization: DPoP <token>` too; the scheme decides the proof check.
+    const presented = policy.dpop ? extractDpopToken(req, policy.token, trace) : undefined;
+    const token = presented?.token ?? extractToken(req, policy.token, trace);
+    const deadline = deadlineAfter(nowMs + options.deadlineMs);
     const verified = await verifyToken(token, policy, {
       cache: runtime.cache,
       nowMs,
-      deadline: deadlineAfter(nowMs + options.deadlineMs),
+      deadline,
       trace,
       facts: options.facts,
     });
+    // Sender constraint (RFC 9449): the DPoP proof, or the refusal of a DPoP-bound token without one.
+    const dpop = checkDpop(req, token, presented?.scheme, verified.jws.payload, policy.dpop, {
+      nowMs,
+      deadline,
+      trace,
+    });
+    if (dpop) await dpop;
     checkClaims(verified.jws.payload, policy, nowMs, trace);
     checkCertificateBinding(req, verified.jws.payload, policy.certificateBinding, trace);
     checkRevocation(verified, runtime, trace);

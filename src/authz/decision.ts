@@ -1,5 +1,6 @@
 import { DENY_REASON_TABLE, type DenyCategory, type DenyReason } from '../errors.js';
 import type { CompiledPolicy } from './policy.js';
+import { dpopChallengeHeaders } from '../dpop/challenge.js';
 
 export interface UpstreamHeader {
   readonly key: string;
@@ -73,7 +74,9 @@ export function deny(reason: DenyReason, detail: string, policy: CompiledPolicy 
   const responseHeaders: ResponseHeader[] = [{ key: 'content-type', value: 'application/json' }];
   // RFC 6750 §3.1: a request with no token gets a bare challenge, without an error code.
   const challenge = reason === 'TokenNotPresent' ? 'Bearer' : kind.bearerError && `Bearer error="${kind.bearerError}"`;
-  if (challenge) responseHeaders.push({ key: 'www-authenticate', value: challenge });
+  // RFC 9449 §7.1: a policy that takes DPoP answers with the DPoP challenge (and its nonce, with nonces on).
+  if (policy?.dpop) responseHeaders.push(...dpopChallengeHeaders(reason, policy.dpop, Date.now()));
+  else if (challenge) responseHeaders.push({ key: 'www-authenticate', value: challenge });
   return {
     allowed: false,
     policy,

@@ -18,6 +18,32 @@ export function extractToken(req: AuthzRequest, location: TokenLocation, trace?:
   return token;
 }
 
+/**
+ * RFC 9449 §7.1: under a policy with `dpop:`, the Authorization header may carry `DPoP <token>` as well as the
+ * policy's scheme (Bearer); which one came decides whether a proof is checked (src/dpop/check_dpop.ts).
+ */
+export function extractDpopToken(
+  req: AuthzRequest,
+  location: TokenLocation,
+  trace?: Trace,
+): { token: string; scheme: string | undefined } {
+  if (location.kind !== 'header' || location.scheme === undefined) {
+    return { token: extractToken(req, location, trace), scheme: undefined };
+  }
+  const dpop = schemeOf(req, location.name)?.toLowerCase() === 'dpop';
+  const scheme = dpop ? 'DPoP' : location.scheme;
+  const token = fromHeader(req, location.name, scheme);
+  trace?.({ step: 'token', ok: true, detail: `found in header ${location.name} with scheme ${scheme}` });
+  return { token, scheme };
+}
+
+/** The scheme an Authorization-style header starts with: up to the first SP, after OWS. */
+function schemeOf(req: AuthzRequest, name: string): string | undefined {
+  const value = Object.hasOwn(req.headers, name) ? trimOws(req.headers[name]!) : '';
+  const space = value.indexOf(' ');
+  return space === -1 ? value : value.slice(0, space);
+}
+
 function describe(location: TokenLocation): string {
   if (location.kind === 'header')
     return `header ${location.name}${location.scheme ? ` with scheme ${location.scheme}` : ''}`;

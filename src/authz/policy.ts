@@ -8,6 +8,7 @@ import { compileClaimPath, type ClaimPath } from '../jwt/claim_path.js';
 import { keyTrustedFor, type BoundKeySource } from './key_binding.js';
 import { ruleSetOf, type RuleSet } from '../rules/compile.js';
 import type { AuthzRequest } from './request.js';
+import type { CompiledDpop } from '../dpop/compile.js';
 import { compileCertificateBinding, type CompiledCertificateBinding } from './certificate_binding.js';
 
 export interface CompiledClaimRule {
@@ -70,6 +71,8 @@ export interface CompiledPolicy {
   readonly introspection: Introspector | undefined;
   /** CEL rules, compiled at load; undefined when the policy has none. */
   readonly rules: RuleSet | undefined;
+  /** RFC 9449: the DPoP proofs this policy checks (src/dpop/); undefined = none, and DPoP-bound tokens are refused. */
+  readonly dpop: CompiledDpop | undefined;
   /** RFC 8705 §3: the client certificate a certificate-bound token must come with. */
   readonly certificateBinding: CompiledCertificateBinding;
   /** Whether `key` may verify a token of issuer `iss` under this policy (a cached verdict is re-checked with it). */
@@ -82,6 +85,7 @@ export function compilePolicy(
   decryptionKeys: readonly DecryptionKey[],
   documentIssuers: () => readonly string[],
   introspection?: Introspector,
+  dpop?: CompiledDpop,
 ): CompiledPolicy {
   const spec = config.validateJwt;
   return {
@@ -114,6 +118,7 @@ export function compilePolicy(
     requireTokenType: spec.requireTokenType === undefined ? undefined : normalizeTokenType(spec.requireTokenType),
     introspection,
     rules: ruleSetOf(config),
+    dpop,
     certificateBinding: compileCertificateBinding(config.certificateBinding),
     keyTrustedFor: (key, iss) => keyTrustedFor(keySources, key, iss),
   };

@@ -9,6 +9,10 @@ export interface AuthzRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly contextExtensions: Readonly<Record<string, string>>;
   readonly requestId: string | undefined;
+  /** The URL scheme the client used (`:scheme`, Envoy's attributes.request.http.scheme); DPoP's `htu` needs it. */
+  readonly scheme?: string | undefined;
+  /** The `:authority` as sent, port included (`host` drops it); DPoP's `htu` needs it. */
+  readonly authority?: string | undefined;
   /** The downstream TLS peer's certificate as Envoy sends it (URL-encoded PEM); undefined without one. */
   readonly clientCertificate?: string | undefined;
 }

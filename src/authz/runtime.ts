@@ -11,6 +11,8 @@ import { TokenCache, type TokenCacheOptions } from './token_cache.js';
 import { buildIntrospectors } from '../introspection/build.js';
 import type { IntrospectionEvents } from '../introspection/events.js';
 import type { Introspector } from '../introspection/introspector.js';
+import { compileDpops } from '../dpop/compile.js';
+import type { ReplayStore } from '../dpop/replay_store.js';
 
 /** Everything a check needs, built from one config. A reload builds a new Runtime and swaps it in whole. */
 export interface Runtime {
@@ -23,6 +25,8 @@ export interface Runtime {
   readonly revocations: RevocationList | undefined;
   /** Introspection endpoints (RFC 7662) by their settings; shared by policies and taken over like key sources. */
   readonly introspectors: ReadonlyMap<string, Introspector>;
+  /** DPoP replay stores (src/dpop/) by their settings; taken over on reload, so seen proofs stay seen. */
+  readonly dpopStores: ReadonlyMap<string, ReplayStore>;
 }
 
 export interface RuntimeOptions {
@@ -73,6 +77,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     return entries.length === 1 ? remote('openid-config', entries[0]!.url, entries[0]) : undefined;
   };
   const introspection = buildIntrospectors(config, options.previous?.introspectors, options.onIntrospection, discovery);
+  const dpop = compileDpops(config, options.previous?.dpopStores);
   const policies = config.policies.map((policy, i) => {
     const bound = policySources(policy, keys[i]!.signing, remote, sources);
     return compilePolicy(
@@ -81,6 +86,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
       keys[i]!.decryption,
       bound.documentIssuers,
       introspection.byPolicy[i],
+      dpop.byPolicy[i],
     );
   });
   return {
@@ -92,6 +98,7 @@ export function buildRuntime(config: Config, options: RuntimeOptions = {}): Runt
     cache: options.previous?.cache ?? new TokenCache(options.tokenCache),
     revocations: revocationList(config, options),
     introspectors: introspection.all,
+    dpopStores: dpop.stores,
   };
 }
 
@@ -144,6 +151,7 @@ export function retireRuntime(old: Runtime, current: Runtime | undefined): void 
   for (const [id, introspector] of old.introspectors) {
     if (current?.introspectors.get(id) !== introspector) introspector.stop();
   }
+  for (const [id, store] of old.dpopStores) if (current?.dpopStores.get(id) !== store) store.close();
 }
 
 /** Ready: every key source has usable keys. */

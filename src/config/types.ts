@@ -4,6 +4,7 @@
  */
 
 import type { CertificateBindingConfig } from './certificate_binding.js';
+import type { DpopConfig } from './read_dpop.js';
 
 export interface Config {
   readonly server: ServerConfig;
@@ -96,6 +97,8 @@ export interface PolicyConfig {
   readonly rulesDefault: 'allow' | 'deny';
   /** RFC 8705 §3: where the client certificate of certificate-bound tokens comes from; undefined = the peer's. */
   readonly certificateBinding?: CertificateBindingConfig | undefined;
+  /** RFC 9449 sender-constrained tokens (src/config/read_dpop.ts); undefined = no DPoP proofs are verified. */
+  readonly dpop?: DpopConfig | undefined;
 }
 
 /** One authorization rule: where `when` holds (or always, without one), `allow` must hold. Both are CEL. */

@@ -27,6 +27,7 @@ import { AZURE_AD_KEYS, readValidateAzureAdToken } from './validate_azure_ad.js'
 import { RULES_KEYS, readPolicyRules } from '../rules/read_rules.js';
 import { HTTP_AUTHZ_KEYS, readHttpAuthz } from './validate_http_authz.js';
 import { readTracing } from '../tracing/read_config.js';
+import { readDpop } from './read_dpop.js';
 import { CERTIFICATE_BINDING_KEYS, readCertificateBinding } from './certificate_binding.js';
 
 const DEFAULT_GRPC_ADDRESS = '127.0.0.1:9191';
@@ -150,20 +151,22 @@ function readPolicies(root: Raw, problems: Problems, keys: KeysConfig): PolicyCo
   const policies: PolicyConfig[] = [];
   items.forEach((item, i) => {
     const path = join('policies', i);
-    const allowed = ['name', 'mode', 'match', 'validateJwt', 'validateAzureAdToken', ...RULES_KEYS];
+    const allowed = ['name', 'mode', 'match', 'validateJwt', 'validateAzureAdToken', 'dpop', ...RULES_KEYS];
     allowed.push(...CERTIFICATE_BINDING_KEYS);
     const o = mapping(item, path, problems, allowed);
     if (!o) return;
     const name = requiredString(o, 'name', path, problems) ?? `#${i}`;
     if (seen.has(name)) problems.add(join(path, 'name'), `duplicate policy name "${name}"`);
     seen.add(name);
+    const validateJwt = readRules(o, path, problems, keys);
     policies.push({
       name,
       mode: optionalEnum(o, 'mode', path, problems, ['enforce', 'report-only'] as const) ?? 'enforce',
       match: readMatch(o, path, problems),
       rulesKey:
         o.validateAzureAdToken !== undefined && o.validateJwt === undefined ? 'validateAzureAdToken' : 'validateJwt',
-      validateJwt: readRules(o, path, problems, keys),
+      validateJwt,
+      dpop: readDpop(o, path, problems, validateJwt.token),
       ...readPolicyRules(o, path, problems),
       ...readCertificateBinding(o, path, problems),
     });

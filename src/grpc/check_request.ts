@@ -20,6 +20,8 @@ export function toAuthzRequest(check: CheckRequestMessage): AuthzRequest {
     headers,
     contextExtensions: check.attributes?.context_extensions ?? NO_STRINGS,
     requestId: headers['x-request-id'],
+    scheme: http?.scheme || headers[':scheme'] || undefined,
+    authority: authority || undefined,
     clientCertificate: check.attributes?.source?.certificate || undefined,
   };
 }

@@ -71,7 +71,10 @@ function readPeerCertificate(r: ProtoReader, end: number): string | undefined {
   return certificate;
 }
 
-/** HttpRequest: id = 1, method = 2, headers = 3, path = 4, host = 5, header_map = 13 (HeaderMap: headers = 1) */
+/**
+ * HttpRequest: id = 1, method = 2, headers = 3, path = 4, host = 5, scheme = 6,
+ * header_map = 13 (HeaderMap: headers = 1)
+ */
 function decodeHttp(r: ProtoReader, end: number, http: HttpRequest): HttpRequest {
   while (r.pos < end) {
     const t = r.uint32();
@@ -90,6 +93,9 @@ function decodeHttp(r: ProtoReader, end: number, http: HttpRequest): HttpRequest
         break;
       case tag(5, LEN):
         http.host = r.string();
+        break;
+      case tag(6, LEN):
+        http.scheme = r.string();
         break;
       case tag(13, LEN): {
         const mapEnd = r.uint32() + r.pos;

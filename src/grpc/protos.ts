@@ -32,6 +32,7 @@ export interface CheckRequestMessage {
         method?: string;
         path?: string;
         host?: string;
+        scheme?: string;
         headers?: Record<string, string>;
         header_map?: { headers?: { key?: string; value?: string; raw_value?: Buffer }[] };
       };
