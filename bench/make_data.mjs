@@ -11,7 +11,9 @@
 //
 // Sets: repeated (a: 4 tokens reused over 1,000 requests), rs256 (b: N distinct), es256 (c: N distinct),
 // mix (d: 80 % valid RS256 / 20 % invalid: expired, bad signature, wrong aud, unknown kid, 5 % each),
-// warm_rs256 / warm_es256 (distinct tokens for warm-up runs, disjoint from the measured sets), envoy_token.txt.
+// warm_rs256 / warm_es256 (distinct tokens for warm-up runs, disjoint from the measured sets), envoy_token.txt,
+// opaque (f: 4 opaque, non-JWT tokens reused over 1,000 requests; opaque_tokens.json lists them for the bench's
+// introspection endpoint, lib/issuer.mjs).
 //
 // Usage: node bench/make_data.mjs [--out DIR] [--issuer URL] [--audience AUD] [--n-rs256 N] [--n-es256 N]
 //                                 [--n-mix N] [--n-warm N] [--force]
@@ -90,6 +92,7 @@ async function main() {
     mix: { alg: 'RS256', tokens: cfg.nMix, mix: true },
     warm_rs256: { alg: 'RS256', tokens: cfg.nWarm, mix: false },
     warm_es256: { alg: 'ES256', tokens: cfg.nWarm, mix: false },
+    opaque: { alg: 'opaque', tokens: 4, requests: 1000, mix: false },
   };
   const manifest = {
     generated: old.generated ?? {},
@@ -127,7 +130,7 @@ async function main() {
       scope: cfg.scope,
       mix: set.mix,
     };
-    const tokens = await signParallel(set.tokens, keys, spec);
+    const tokens = set.alg === 'opaque' ? opaqueTokens(set.tokens, keyFingerprint) : await signParallel(set.tokens, keys, spec);
     const requests = set.requests ?? set.tokens;
     const kinds = {};
     const jsonFd = openSync(join(cfg.out, `${name}.json`), 'w');
@@ -171,8 +174,19 @@ async function main() {
   if (!existsSync(join(cfg.out, 'envoy_token.txt')) || !existsSync(join(cfg.out, 'opa', 'input_valid.json'))) {
     throw new Error('make_data: repeated set missing its token files; rerun with --force');
   }
+  // Derived from the keys, so a data set kept from an earlier run still matches the list.
+  const opaque = opaqueTokens(sets.opaque.tokens, keyFingerprint).map((t) => t.token);
+  writeIfChanged(join(cfg.out, 'opaque_tokens.json'), `${JSON.stringify(opaque, null, 2)}\n`);
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`make_data: ready in ${cfg.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+}
+
+/** Opaque access tokens as an issuer might mint them: random-looking, not JWTs, known only to its introspection. */
+function opaqueTokens(count, keyFingerprint) {
+  return Array.from({ length: count }, (_, i) => ({
+    kind: 'valid',
+    token: `tgb_${createHash('sha256').update(`${keyFingerprint}:opaque:${i}`).digest('base64url')}`,
+  }));
 }
 
 function writeOpaInputs(cfg, token) {

@@ -4,7 +4,7 @@
 //   node bench/report.mjs [--results bench/out/results.json] [--md bench/RESULTS.md] [--svg bench/p99_vs_load.svg]
 //
 // Parts: lib/report_targets.mjs (the targets), lib/report_md_*.mjs (the sections), lib/report_chart.mjs (the SVG).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,11 @@ setupSections(R, p, targetRows(R));
 resultSections(R, p, relative(dirname(values.md), values.svg));
 moreSections(R, p, relative(ROOT, values.results));
 
-writeFileSync(values.md, md.join('\n').replace(/\n{3,}/g, '\n\n'));
+// The figures of the single-purpose scripts (bench/introspection_cost.mjs, bench/http_authz.mjs, ...) are written by
+// hand below a marker line; a new run of the main bench must not drop them.
+const MARKER = '<!-- Sections below this line are written by hand';
+const previous = existsSync(values.md) ? readFileSync(values.md, 'utf8') : '';
+const kept = previous.includes(MARKER) ? previous.slice(previous.lastIndexOf('\n', previous.indexOf(MARKER)) + 1) : '';
+writeFileSync(values.md, `${md.join('\n').replace(/\n{3,}/g, '\n\n')}${kept ? `\n${kept}` : ''}`);
 writeFileSync(values.svg, `${chart(R)}\n`);
 process.stderr.write(`report: ${relative(ROOT, values.md)}, ${relative(ROOT, values.svg)}\n`);

@@ -5,7 +5,7 @@
 #
 # Knobs (environment):
 #   BENCH_DURATION=10s  BENCH_RUNS=3  BENCH_CONCURRENCY=50  BENCH_SKIP_FIRST=500  BENCH_WARMUP=2s
-#   BENCH_SECTIONS=main,unloaded,sweep,workers,ready,envoy   BENCH_SYSTEMS=ceiling,tokengate,opa   BENCH_SCENARIOS=a,b,c,d
+#   BENCH_SECTIONS=main,unloaded,sweep,workers,ready,envoy   BENCH_SYSTEMS=ceiling,tokengate,opa   BENCH_SCENARIOS=a,b,c,d,e,f
 #   BENCH_SWEEP_RPS=1000,2000,4000,6000,8000,11000,14000  BENCH_SWEEP_DURATION=5s  BENCH_SWEEP_RUNS=$BENCH_RUNS
 #   BENCH_GHZ_DATA=bin|json (count-delimited protobuf, or the JSON array via --data-file; same requests)
 #   BENCH_TG_LOG_LEVEL=info (tokengate's default; its per-check log lines go to /dev/null)

@@ -32,7 +32,7 @@ export const CFG = {
   sweepRps: list(env.BENCH_SWEEP_RPS, ['1000', '2000', '4000', '6000', '8000', '11000', '14000']).map(Number),
   sections: list(env.BENCH_SECTIONS, ['main', 'unloaded', 'sweep', 'workers', 'ready', 'envoy']),
   systems: list(env.BENCH_SYSTEMS, ['ceiling', 'tokengate', 'opa']),
-  scenarios: list(env.BENCH_SCENARIOS, ['a', 'b', 'c', 'd']),
+  scenarios: list(env.BENCH_SCENARIOS, ['a', 'b', 'c', 'd', 'e', 'f']),
   ghzData: env.BENCH_GHZ_DATA ?? 'bin',
   tgLogLevel: env.BENCH_TG_LOG_LEVEL ?? 'info',
   envoyConcurrency: int(env.BENCH_ENVOY_CONCURRENCY, 2),
@@ -56,6 +56,7 @@ export const PORTS = {
   envoyAdmin: int(env.BENCH_ENVOY_ADMIN_PORT, 18501),
   upstream: int(env.BENCH_UPSTREAM_PORT, 18502),
   authzCeiling: int(env.BENCH_AUTHZ_CEILING_PORT, 18503),
+  introspection: int(env.BENCH_INTROSPECTION_PORT, 18504),
 };
 /**
  * Node flags tokengate runs with in production: read from the image's ENTRYPOINT, so the bench measures the process
@@ -89,10 +90,21 @@ export const PROTO_DIR = join(ROOT, 'proto');
 export const PROTO = join(PROTO_DIR, 'envoy', 'service', 'auth', 'v3', 'external_auth.proto');
 export const CALL = 'envoy.service.auth.v3.Authorization/Check';
 export const SCENARIOS = {
-  a: { key: 'a', label: '(a) repeated tokens', data: 'repeated', warm: 'repeated' },
+  a: { key: 'a', label: '(a) repeated tokens', data: 'repeated', warm: 'repeated', repeats: true },
   b: { key: 'b', label: '(b) distinct RS256', data: 'rs256', warm: 'warm_rs256' },
   c: { key: 'c', label: '(c) distinct ES256', data: 'es256', warm: 'warm_es256' },
   d: { key: 'd', label: '(d) 80% valid / 20% invalid', data: 'mix', warm: 'warm_rs256' },
+  // The same requests as (a), against a policy that also runs 5 CEL rules (issue 18 §4).
+  e: { key: 'e', label: '(e) repeated tokens, 5 CEL rules', data: 'repeated', warm: 'repeated', repeats: true, policy: 'rules' },
+  // Opaque tokens checked by introspection (RFC 7662): after the warm-up every check is a cache hit (issue 19 §3).
+  f: {
+    key: 'f',
+    label: '(f) repeated opaque tokens, introspection cached',
+    data: 'opaque',
+    warm: 'opaque',
+    repeats: true,
+    policy: 'introspection',
+  },
 };
 export const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 

@@ -49,7 +49,7 @@ export async function measure(ctx, opts) {
   const { duration = CFG.duration, warmup = CFG.warmup, skipFirst = CFG.skipFirst } = opts;
   const c = opts.c ?? CFG.concurrency;
   const sc = SCENARIOS[scenario];
-  const sut = await startSystem(ctx, system, { pinned, workers });
+  const sut = await startSystem(ctx, system, { pinned, workers, policy: sc.policy });
   try {
     const key = `${system}:${workers}`;
     if (!ctx.preflight[key]) ctx.preflight[key] = await preflight(ctx, sut);
@@ -101,11 +101,16 @@ export async function measure(ctx, opts) {
       statusCodeDistribution: g.statusCodeDistribution,
       errorDistribution: g.errorDistribution,
       // ghz round-robins the data set: more requests than distinct tokens means tokens came round again.
-      wrapped: scenario !== 'a' && system !== 'ceiling' && requests > setSize,
+      wrapped: !sc.repeats && system !== 'ceiling' && requests > setSize,
       dataSet: set,
       jwksFetches: ctx.issuer.hits.jwks - jwks0,
     };
-    if (system === 'tokengate') result.tokengateMetrics = await tokengateCounters();
+    if (system === 'tokengate') {
+      result.tokengateMetrics = await tokengateCounters();
+      // Every request of a repeated set carries a valid token: a denial means the bench measured the wrong thing.
+      const allowed = result.tokengateMetrics?.decisions.allow ?? 0;
+      if (sc.repeats && allowed < g.count) throw new Error(`${tag}: tokengate allowed ${allowed} of ${g.count} checks`);
+    }
     const cpu = `cpu ${fmt(result.cpuUsPerReq, 1)} µs/req (${fmt(result.cpuPct, 0)}%, ghz ${fmt(result.clientCpuPct, 0)}%)`;
     log(
       `${tag}: ${fmt(result.rps, 0)} rps  p50 ${fmt(result.p50)} p90 ${fmt(result.p90)} p99 ${fmt(result.p99)} ms  ` +

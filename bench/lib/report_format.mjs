@@ -22,6 +22,8 @@ export const SCN = {
   b: '(b) distinct RS256',
   c: '(c) distinct ES256',
   d: '(d) 80 % valid / 20 % invalid',
+  e: '(e) repeated tokens, 5 CEL rules',
+  f: '(f) repeated opaque tokens, introspection cached',
 };
 
 /** A scenario with several processes against one, unpinned, from a workers result set keyed `system:scenario:wN`. */

@@ -25,6 +25,8 @@ export function targetRows(R) {
   const cb = clientBound(med('ceiling', 'a')) ? ' (ceiling run was client-bound: ghz at ≥ 90 % of its core)' : '';
   versus('Repeated tokens: tokengate RPS / ceiling RPS (-c 50)', 'a', 'ceiling', 'rps', '≥ 0.85', cb);
   versus('Repeated tokens: tokengate p99 / ceiling p99', 'a', 'ceiling', 'p99', '≤ 1.25');
+  versus('Repeated tokens, 5 CEL rules: tokengate RPS / ceiling RPS', 'e', 'ceiling', 'rps', '≥ 0.85');
+  versus('Opaque tokens, introspection cached: tokengate RPS / ceiling RPS', 'f', 'ceiling', 'rps', '≥ 0.85');
   versus('Distinct RS256: tokengate RPS / ceiling RPS', 'b', 'ceiling', 'rps', '≥ 0.6');
   versus('Distinct ES256: tokengate RPS / ceiling RPS', 'c', 'ceiling', 'rps', '≥ 0.35');
   versus('Distinct RS256: tokengate RPS / OPA-Envoy RPS', 'b', 'opa', 'rps', '≥ 1.5');
