@@ -35,6 +35,7 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   rmSync(join(OUT, 'ghz'), { recursive: true, force: true });
   rmSync(join(OUT, 'logs'), { recursive: true, force: true });
+  mkdirSync(join(OUT, 'logs'), { recursive: true }); // tokengate's log file goes there, whichever system starts first
   for (const [name, bin] of Object.entries({ ghz: BIN.ghz, 'opa-envoy-plugin': BIN.opa })) {
     if (!existsSync(bin)) throw new Error(`${name} not found at ${bin}: run scripts/install-bench-tools.sh`);
   }

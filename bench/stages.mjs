@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readDelimited } from './lib/delimited.mjs';
+import { benchRules } from './lib/rules.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = process.env.BENCH_DATA_DIR ?? join(ROOT, 'bench', 'out', 'data');
@@ -52,7 +53,7 @@ const issuer = await new Promise((resolve) => {
 const jwksUrl = `http://127.0.0.1:${issuer.address().port}/jwks`;
 const manifest = JSON.parse(readFileSync(join(DATA, 'manifest.json'), 'utf8'));
 
-const config = parseConfigText(`
+const configText = (rules) => `
 server: { grpc: { address: "127.0.0.1:0" } }
 logging: { level: info }
 policies:
@@ -65,14 +66,20 @@ policies:
         - { name: scp, separator: " ", match: any, values: ["orders.read"] }
       outputClaimsToHeaders:
         - { claim: sub, header: x-user-sub }
-`);
-const runtime = buildRuntime(config);
-startRuntime(runtime);
-const deadline = Date.now() + 5000;
-while (!runtimeReady(runtime)) {
-  if (Date.now() > deadline) throw new Error('keys not loaded within 5 s');
-  await new Promise((r) => setImmediate(r));
+${rules}`;
+async function readyRuntime(rules) {
+  const runtime = buildRuntime(parseConfigText(configText(rules)));
+  startRuntime(runtime);
+  const deadline = Date.now() + 5000;
+  while (!runtimeReady(runtime)) {
+    if (Date.now() > deadline) throw new Error('keys not loaded within 5 s');
+    await new Promise((r) => setImmediate(r));
+  }
+  return runtime;
 }
+const runtime = await readyRuntime('');
+// The same policy with scenario (e)'s 5 CEL rules (issue 18 §4: at most 5 µs more per cached check).
+const rulesRuntime = await readyRuntime(benchRules(manifest));
 issuer.close();
 
 const service = loadAuthorizationService().Check;
@@ -91,6 +98,7 @@ function pick(i) {
 const WARMUP = Math.min(N, 2000);
 async function time(fn) {
   runtime.cache.clear();
+  rulesRuntime.cache.clear();
   for (let i = 0; i < WARMUP; i++) await fn(N + i);
   const start = process.hrtime.bigint();
   for (let i = 0; i < N; i++) await fn(i);
@@ -117,6 +125,10 @@ const stages = [
   ['decode request (tokengate)', (i) => decodeCheckRequest(pick(i))],
   ['toAuthzRequest', (i) => toAuthzRequest(decoded[i % decoded.length])],
   ['authorize', (i) => authorize(authzRequests[i % authzRequests.length], runtime, { deadlineMs: 1000 })],
+  [
+    'authorize, 5 CEL rules',
+    (i) => authorize(authzRequests[i % authzRequests.length], rulesRuntime, { deadlineMs: 1000 }),
+  ],
   ['toCheckResponse', (i) => toCheckResponse(decisions[i % decisions.length])],
   [
     'encode response (proto-loader)',

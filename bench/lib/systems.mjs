@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BIN, CFG, DATA, HERE, NODE_FLAGS, OUT, PORTS, ROOT, pinArgs } from './config.mjs';
 import { recordCommand, startChild } from './children.mjs';
 import { INTROSPECTION_CLIENT } from './issuer.mjs';
+import { benchRules } from './rules.mjs';
 import { benchCheckRequest } from './requests.mjs';
 
 const { startTokengateProcess } = await import(join(ROOT, 'dist', 'testkit', 'tokengate_process.js'));
@@ -16,27 +17,6 @@ export const httpStatus = (port, path, timeoutMs = 1000) =>
     (res) => res.status,
     () => 0,
   );
-
-/**
- * Five CEL rules for scenario (e), each holding for the bench's tokens and GET requests: 4 `when`s that hold, 1 that
- * does not, 4 `allow`s (the shape of bench/rules_cost.mjs, on the claims make_data.mjs signs).
- */
-const RULES = (manifest) => `    rules:
-      - name: readers
-        when: request.method in ["GET", "HEAD"]
-        allow: '"${manifest.scope}" in scopes() || "Admin" in claims.roles'
-      - name: writers
-        when: request.method in ["POST", "PUT", "DELETE"]
-        allow: '"orders.write" in scopes()'
-      - name: tenant
-        allow: 'claims.tid == "72f988bf-86f1-41af-91ab-2d7cd011db47"'
-      - name: orders
-        when: request.path.startsWith("/orders")
-        allow: '"Reader" in claims.roles'
-      - name: client
-        when: has(claims.azp)
-        allow: 'claims.azp != "blocked-client" && route.policy == "${manifest.policy}"'
-`;
 
 /** Scenario (f): opaque tokens go to the bench's introspection endpoint (lib/issuer.mjs); JWTs are still verified. */
 function introspectionSection(ctx) {
@@ -67,7 +47,7 @@ policies:
         - { name: ${policy === 'introspection' ? 'scope' : 'scp'}, separator: " ", match: any, values: ["${manifest.scope}"] }
       outputClaimsToHeaders:
         - { claim: sub, header: x-user-sub }
-${policy === 'introspection' ? introspectionSection(ctx) : ''}${policy === 'rules' ? RULES(manifest) : ''}`;
+${policy === 'introspection' ? introspectionSection(ctx) : ''}${policy === 'rules' ? benchRules(manifest) : ''}`;
 }
 
 export function writeTokengateConfig(ctx, opts = {}) {
