@@ -1,0 +1,141 @@
+// Certificate-bound access tokens (RFC 8705 §3) through a real Envoy: the shipped envoy/envoy-mtls.yaml (a TLS
+// listener that requires client certificates, ext_authz with include_peer_certificate: true) in front of tokengate
+// (the built CLI, a child process). Certificates come from openssl for this run: a CA that signs the server
+// certificate and two client certificates, and a second CA whose certificates Envoy must refuse.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderEnvoyConfig } from '../../scripts/render-envoy-config.mjs';
+import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
+import { createTestCa, type TestCa, type TestCertificate } from '../helpers/certificates.js';
+import type { ManagedProcess } from '../helpers/child_process.js';
+import { freePorts } from '../helpers/ports.js';
+import { startTokengateProcess } from '../helpers/tokengate_process.js';
+import { startEnvoy, type RunningEnvoy } from './helpers/envoy.js';
+import { SHIPPED_MTLS_ENVOY_CONFIG, httpsGet, withTlsFiles } from './helpers/envoy_mtls.js';
+import { startEchoUpstream, type EchoUpstream } from './helpers/upstreams.js';
+
+const AUDIENCE = 'api://orders-mtls';
+
+let dir: string;
+let ca: TestCa;
+let otherCa: TestCa;
+let alice: TestCertificate;
+let bob: TestCertificate;
+let mallory: TestCertificate;
+let issuer: DevIssuer;
+let echo: EchoUpstream;
+let tokengate: ManagedProcess;
+let envoy: RunningEnvoy;
+let listenerPort: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tokengate-e2e-mtls-'));
+  ca = createTestCa('tokengate-e2e-ca');
+  otherCa = createTestCa('another-ca');
+  const server = ca.issue('envoy', { serverNames: ['127.0.0.1', 'localhost'] });
+  alice = ca.issue('alice');
+  bob = ca.issue('bob');
+  mallory = otherCa.issue('mallory');
+  const ports = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [listener, adminPort, upstreamPort, upstreamGrpcPort, tokengatePort, opsPort] = ports;
+  listenerPort = listener;
+  echo = await startEchoUpstream(upstreamPort);
+  issuer = await startDevIssuer({ defaultAudience: AUDIENCE });
+  const discovery = `${issuer.issuer}/.well-known/openid-configuration`;
+  const configFile = join(dir, 'tokengate.yaml');
+  // `orders` is chosen by Envoy's route (context_extensions) and names the peer as its certificate source; the
+  // fallback policy names none, and still checks bound tokens against the peer certificate.
+  writeFileSync(
+    configFile,
+    `server:
+  grpc: { address: "127.0.0.1:${tokengatePort}" }
+  http: { address: "127.0.0.1:${opsPort}" }
+  shutdownGraceSeconds: 1
+policies:
+  - name: orders
+    match: { hosts: ["only-by-context-extensions.invalid"] }
+    validateJwt:
+      openidConfig: [{ url: "${discovery}" }]
+      audiences: ["${AUDIENCE}"]
+    certificateBinding: { source: peer }
+  - name: default
+    validateJwt:
+      openidConfig: [{ url: "${discovery}" }]
+      audiences: ["${AUDIENCE}"]
+`,
+  );
+  tokengate = await startTokengateProcess({
+    args: ['serve', '--config', configFile],
+    opsPort,
+    logFile: join(dir, 'tokengate.log'),
+  });
+  const options = { listenerPort, listenerAddress: '127.0.0.1', adminPort, upstreamPort, upstreamGrpcPort, tokengatePort };
+  const mtls = withTlsFiles(renderEnvoyConfig(readFileSync(SHIPPED_MTLS_ENVOY_CONFIG, 'utf8'), options), ca, server);
+  envoy = await startEnvoy({ dir, ...options, configure: () => mtls });
+});
+
+afterAll(async () => {
+  await envoy?.stop();
+  await tokengate?.stop('SIGTERM', 10_000);
+  await echo?.close();
+  await issuer?.close();
+  ca?.remove();
+  otherCa?.remove();
+  if (dir && !process.env.TOKENGATE_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
+});
+
+const boundTo = (cert: TestCertificate) => issuer.sign({ jti: randomUUID(), cnf: { 'x5t#S256': cert.thumbprint } });
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function expectUpstream(path: string, client: TestCertificate, token: string) {
+  const before = echo.count;
+  const res = await httpsGet(listenerPort, path, { ca, client, headers: bearer(token) });
+  expect(res.status, res.body).toBe(200);
+  expect(res.headers['x-echo-upstream']).toBe('1');
+  expect(echo.count).toBe(before + 1);
+}
+
+async function expectBindingDenied(path: string, client: TestCertificate, token: string, headers = {}) {
+  const before = echo.count;
+  const res = await httpsGet(listenerPort, path, { ca, client, headers: { ...bearer(token), ...headers } });
+  expect(res.status, res.body).toBe(401);
+  expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+  expect(echo.count, 'a denied request must never reach the upstream').toBe(before);
+}
+
+describe('certificate-bound tokens through Envoy with a mutual-TLS listener', () => {
+  for (const path of ['/orders/1', '/elsewhere']) {
+    it(`${path}: the token passes over a connection with its certificate`, async () => {
+      await expectUpstream(path, alice, await boundTo(alice));
+    });
+
+    it(`${path}: another certificate signed by the same CA is denied 401 invalid_token`, async () => {
+      await expectBindingDenied(path, bob, await boundTo(alice));
+    });
+  }
+
+  it("the denial is the binding's: a bearer token over bob's connection passes, and bob's own bound token too", async () => {
+    await expectUpstream('/orders/1', bob, await issuer.sign({ jti: randomUUID() }));
+    await expectUpstream('/orders/1', bob, await boundTo(bob));
+  });
+
+  it("a forwarded-certificate header from the client does not stand in for the connection's certificate", async () => {
+    const forged = {
+      'x-forwarded-client-cert': `Cert="${alice.urlEncodedPem}"`,
+      'client-cert': `:${alice.der.toString('base64')}:`,
+    };
+    await expectBindingDenied('/orders/1', bob, await boundTo(alice), forged);
+  });
+
+  it('no client certificate, or one from another CA: Envoy refuses the TLS connection before any check', async () => {
+    const before = echo.count;
+    const token = await boundTo(alice);
+    await expect(httpsGet(listenerPort, '/orders/1', { ca, headers: bearer(token) })).rejects.toThrow();
+    await expect(httpsGet(listenerPort, '/orders/1', { ca, client: mallory, headers: bearer(token) })).rejects.toThrow();
+    expect(echo.count).toBe(before);
+    expect(await envoy.counter('listener.127.0.0.1_' + listenerPort + '.ssl.fail_verify_no_cert')).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,82 @@
+import { request as httpsRequest } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { HttpResult } from '../../helpers/http.js';
+import { ROOT } from '../../helpers/paths.js';
+import type { TestCa, TestCertificate } from '../../helpers/certificates.js';
+
+/** envoy/envoy.yaml's variant with a mutual-TLS listener and include_peer_certificate (RFC 8705 §3). */
+export const SHIPPED_MTLS_ENVOY_CONFIG = join(ROOT, 'envoy/envoy-mtls.yaml');
+
+/** The certificate files the shipped variant names, in /etc/envoy/tls/. */
+export const MTLS_CONFIG_FILES = {
+  serverCert: '/etc/envoy/tls/server.pem',
+  serverKey: '/etc/envoy/tls/server.key',
+  clientCa: '/etc/envoy/tls/client-ca.pem',
+} as const;
+
+/** The config text with the certificate files of this run instead of /etc/envoy/tls/. */
+export function withTlsFiles(text: string, ca: TestCa, server: TestCertificate): string {
+  const files = { serverCert: server.certFile, serverKey: server.keyFile, clientCa: ca.certFile };
+  let out = text;
+  for (const [key, path] of Object.entries(MTLS_CONFIG_FILES)) {
+    if (out.split(path).length !== 2) throw new Error(`${path} must appear exactly once in the mTLS config`);
+    out = out.replace(path, files[key as keyof typeof files]);
+  }
+  return out;
+}
+
+/**
+ * The mTLS variant as data, with its two additions taken out (the listener's transport_socket and the ext_authz
+ * filter's include_peer_certificate): what remains must be envoy/envoy.yaml, so the variant cannot drift from it.
+ */
+export function withoutMtlsAdditions(text: string): unknown {
+  const config = parse(text) as {
+    static_resources: { listeners: { filter_chains: Record<string, unknown>[] }[] };
+  };
+  for (const listener of config.static_resources.listeners) {
+    for (const chain of listener.filter_chains) {
+      delete chain.transport_socket;
+      const filters = chain.filters as { typed_config: { http_filters?: { typed_config: Record<string, unknown> }[] } }[];
+      for (const filter of filters)
+        for (const http of filter.typed_config.http_filters ?? []) delete http.typed_config.include_peer_certificate;
+    }
+  }
+  return config;
+}
+
+/** A request over TLS to Envoy's listener on 127.0.0.1, with `client` as the client certificate (or none). */
+export function httpsGet(
+  port: number,
+  path: string,
+  options: { ca: TestCa; client?: TestCertificate; headers?: Record<string, string> },
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        headers: options.headers ?? {},
+        ca: options.ca.pem,
+        ...(options.client
+          ? { cert: readFileSync(options.client.certFile), key: readFileSync(options.client.keyFile) }
+          : {}),
+        // A fresh TLS connection for every request: no session is reused across client certificates.
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path} over TLS on port ${port}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
