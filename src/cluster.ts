@@ -6,6 +6,8 @@ import type { IntrospectionStatus } from './introspection/introspector.js';
 import type { KeySourceStatus } from './keys/key_source.js';
 import type { Logger } from './log.js';
 import { startOpsServer } from './ops/ops_server.js';
+import { answerReplayClaims } from './dpop/cluster_replay.js';
+import type { ReplayCache } from './dpop/replay_cache.js';
 
 /**
  * `server.workers: N`: N processes serve Check on the same address. node:cluster hands each new connection to a
@@ -25,9 +27,12 @@ const RESTART_DELAY_MS = 1000;
 
 export async function runPrimary(config: Config, log: Logger): Promise<void> {
   const states = new Map<number, WorkerState>();
+  // DPoP replay entries live here, so a proof is accepted once by the whole pod (src/dpop/cluster_replay.ts).
+  const replayCaches = new Map<string, ReplayCache>();
   let stopping = false;
   const fork = () => {
     const worker = cluster.fork();
+    answerReplayClaims(worker, replayCaches);
     worker.on('message', (message: WorkerState) => {
       if (message?.type === 'tokengate:state') states.set(worker.id, message);
     });

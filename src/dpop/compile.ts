@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import type { DpopConfig, DpopReplayConfig } from '../config/read_dpop.js';
 import { ConfigError } from '../errors.js';
+import { PrimaryReplayStore, inClusterWorker } from './cluster_replay.js';
 import { NonceIssuer } from './nonce.js';
 import { MemoryReplayStore, type ReplayStore } from './replay_store.js';
 
@@ -84,7 +85,7 @@ function storeName(replay: DpopReplayConfig): string {
 function newStore(replay: DpopReplayConfig): ReplayStore {
   const limits = { maxEntries: replay.maxEntries, maxBytes: replay.maxBytes };
   if (replay.store === 'redis') throw new Error('the redis replay store is not part of this build yet');
-  return new MemoryReplayStore(limits);
+  return inClusterWorker() ? new PrimaryReplayStore(limits) : new MemoryReplayStore(limits);
 }
 
 /** A secret file's bytes, without the line end an editor or `echo` adds. */
