@@ -1,9 +1,10 @@
 // Certificate-bound access tokens (RFC 8705 §3) through a real Envoy: the shipped envoy/envoy-mtls.yaml (a TLS
 // listener that requires client certificates, ext_authz with include_peer_certificate: true) in front of tokengate
 // (the built CLI, a child process). Certificates come from openssl for this run: a CA that signs the server
-// certificate and two client certificates, and a second CA whose certificates Envoy must refuse.
+// certificate and two client certificates, and a second CA whose certificates Envoy must refuse. A second Envoy,
+// from envoy/envoy.yaml, stands where TLS ended at a proxy in front: it takes x-forwarded-client-cert from that proxy.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +14,9 @@ import { createTestCa, type TestCa, type TestCertificate } from '../helpers/cert
 import type { ManagedProcess } from '../helpers/child_process.js';
 import { freePorts } from '../helpers/ports.js';
 import { startTokengateProcess } from '../helpers/tokengate_process.js';
-import { startEnvoy, type RunningEnvoy } from './helpers/envoy.js';
-import { SHIPPED_MTLS_ENVOY_CONFIG, httpsGet, withTlsFiles } from './helpers/envoy_mtls.js';
+import { httpGet } from '../helpers/http.js';
+import { SHIPPED_ENVOY_CONFIG, startEnvoy, type RunningEnvoy } from './helpers/envoy.js';
+import { SHIPPED_MTLS_ENVOY_CONFIG, httpsGet, trustingXfcc, withTlsFiles } from './helpers/envoy_mtls.js';
 import { startEchoUpstream, type EchoUpstream } from './helpers/upstreams.js';
 
 const AUDIENCE = 'api://orders-mtls';
@@ -30,6 +32,8 @@ let echo: EchoUpstream;
 let tokengate: ManagedProcess;
 let envoy: RunningEnvoy;
 let listenerPort: number;
+/** envoy/envoy.yaml, plain HTTP, behind a (simulated) TLS-terminating proxy that sets x-forwarded-client-cert. */
+let behindProxy: RunningEnvoy;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tokengate-e2e-mtls-'));
@@ -39,8 +43,8 @@ beforeAll(async () => {
   alice = ca.issue('alice');
   bob = ca.issue('bob');
   mallory = otherCa.issue('mallory');
-  const ports = (await freePorts(6)) as [number, number, number, number, number, number];
-  const [listener, adminPort, upstreamPort, upstreamGrpcPort, tokengatePort, opsPort] = ports;
+  const ports = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+  const [listener, adminPort, upstreamPort, upstreamGrpcPort, tokengatePort, opsPort, proxiedPort, proxiedAdmin] = ports;
   listenerPort = listener;
   echo = await startEchoUpstream(upstreamPort);
   issuer = await startDevIssuer({ defaultAudience: AUDIENCE });
@@ -61,6 +65,12 @@ policies:
       openidConfig: [{ url: "${discovery}" }]
       audiences: ["${AUDIENCE}"]
     certificateBinding: { source: peer }
+  - name: proxied
+    match: { hosts: ["proxied.example.com"] }
+    validateJwt:
+      openidConfig: [{ url: "${discovery}" }]
+      audiences: ["${AUDIENCE}"]
+    certificateBinding: { source: xfcc }
   - name: default
     validateJwt:
       openidConfig: [{ url: "${discovery}" }]
@@ -75,10 +85,16 @@ policies:
   const options = { listenerPort, listenerAddress: '127.0.0.1', adminPort, upstreamPort, upstreamGrpcPort, tokengatePort };
   const mtls = withTlsFiles(renderEnvoyConfig(readFileSync(SHIPPED_MTLS_ENVOY_CONFIG, 'utf8'), options), ca, server);
   envoy = await startEnvoy({ dir, ...options, configure: () => mtls });
+  const proxiedDir = join(dir, 'behind-proxy');
+  mkdirSync(proxiedDir);
+  const proxied = { ...options, listenerPort: proxiedPort, adminPort: proxiedAdmin };
+  const plain = trustingXfcc(renderEnvoyConfig(readFileSync(SHIPPED_ENVOY_CONFIG, 'utf8'), proxied));
+  behindProxy = await startEnvoy({ dir: proxiedDir, ...proxied, configure: () => plain });
 });
 
 afterAll(async () => {
   await envoy?.stop();
+  await behindProxy?.stop();
   await tokengate?.stop('SIGTERM', 10_000);
   await echo?.close();
   await issuer?.close();
@@ -137,5 +153,33 @@ describe('certificate-bound tokens through Envoy with a mutual-TLS listener', ()
     await expect(httpsGet(listenerPort, '/orders/1', { ca, client: mallory, headers: bearer(token) })).rejects.toThrow();
     expect(echo.count).toBe(before);
     expect(await envoy.counter('listener.127.0.0.1_' + listenerPort + '.ssl.fail_verify_no_cert')).toBeGreaterThan(0);
+  });
+});
+
+describe('TLS ended at a proxy in front: x-forwarded-client-cert, where the policy names it', () => {
+  /** What the proxy sends on: the client certificate of its TLS connection (Envoy's SANITIZE_SET with cert: true). */
+  const fromProxy = (cert: TestCertificate, token: string, host = 'proxied.example.com') => ({
+    host,
+    ...bearer(token),
+    'x-forwarded-client-cert': `Hash=${Buffer.from(cert.thumbprint, 'base64url').toString('hex')};Cert="${cert.urlEncodedPem}"`,
+  });
+
+  it("the token passes with its certificate in the proxy's header, and is denied with another or none", async () => {
+    const token = await boundTo(alice);
+    const before = echo.count;
+    const ok = await httpGet(behindProxy.listenerPort, '/elsewhere', { headers: fromProxy(alice, token) });
+    expect(ok.status, ok.body).toBe(200);
+    expect(echo.count).toBe(before + 1);
+    for (const headers of [fromProxy(bob, token), { host: 'proxied.example.com', ...bearer(token) }]) {
+      const res = await httpGet(behindProxy.listenerPort, '/elsewhere', { headers });
+      expect(res.status, res.body).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    }
+    expect(echo.count).toBe(before + 1);
+  });
+
+  it('a policy that does not name xfcc ignores the header: its bound tokens need the peer certificate', async () => {
+    const res = await httpGet(behindProxy.listenerPort, '/orders/1', { headers: fromProxy(alice, await boundTo(alice)) });
+    expect(res.status, res.body).toBe(401);
   });
 });

@@ -1,7 +1,7 @@
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import type { HttpResult } from '../../helpers/http.js';
 import { ROOT } from '../../helpers/paths.js';
 import type { TestCa, TestCertificate } from '../../helpers/certificates.js';
@@ -79,4 +79,20 @@ export function httpsGet(
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * envoy/envoy.yaml behind a proxy that ended TLS and set x-forwarded-client-cert (docs/sender-constrained-tokens.md):
+ * the connection manager forwards the header as it came (ALWAYS_FORWARD_ONLY: the default SANITIZE removes it before
+ * any filter), and ext_authz sends it to tokengate (allowed_headers).
+ */
+export function trustingXfcc(text: string): string {
+  const doc = parseDocument(text);
+  const hcm = ['static_resources', 'listeners', 0, 'filter_chains', 0, 'filters', 0, 'typed_config'];
+  doc.setIn([...hcm, 'forward_client_cert_details'], 'ALWAYS_FORWARD_ONLY');
+  const patterns = [...hcm, 'http_filters', 0, 'typed_config', 'allowed_headers', 'patterns'];
+  const list = doc.getIn(patterns) as { add(value: unknown): void } | undefined;
+  if (!list) throw new Error('envoy.yaml: no ext_authz allowed_headers to extend');
+  list.add(doc.createNode({ exact: 'x-forwarded-client-cert' }));
+  return doc.toString();
 }
