@@ -11,7 +11,7 @@ import { fromPem, malformed, NO_CERTIFICATE, type PresentedCertificate } from '.
  *
  * Doubt denies: more than one element (which one is the client's depends on the proxies, so it is not guessed),
  * a pair without `=`, an unterminated quote, `Cert` twice, no `Cert` beside other fields, a `Hash` that is not the
- * certificate's. An absent or empty header is no certificate.
+ * certificate's. An absent or empty header, or an empty `Cert=` alone, is no certificate.
  */
 export function certificateFromXfcc(header: string | undefined): PresentedCertificate {
   if (header === undefined || header.trim() === '') return NO_CERTIFICATE;
@@ -31,7 +31,10 @@ export function certificateFromXfcc(header: string | undefined): PresentedCertif
     fields.set(key, value);
   }
   const cert = fields.get('cert');
+  const hash = fields.get('hash');
   if (cert === undefined) return malformed('x-forwarded-client-cert: no Cert field (set_current_client_cert_details)');
+  // nginx's `Cert=$ssl_client_escaped_cert` is empty when the client sent no certificate: none, not malformed.
+  if (cert === '' && hash === undefined) return NO_CERTIFICATE;
   let pem: string;
   try {
     pem = decodeURIComponent(cert);
@@ -39,7 +42,6 @@ export function certificateFromXfcc(header: string | undefined): PresentedCertif
     return malformed('x-forwarded-client-cert: Cert is not URL-encoded');
   }
   const certificate = fromPem(pem);
-  const hash = fields.get('hash');
   if (certificate.kind === 'certificate' && hash !== undefined && hash.toLowerCase() !== certificate.sha256Hex)
     return malformed('x-forwarded-client-cert: Hash is not the SHA-256 of Cert');
   return certificate;

@@ -93,9 +93,13 @@ describe("Envoy's x-forwarded-client-cert", () => {
     });
   });
 
-  it('an absent or empty header is no certificate', () => {
+  it('an absent or empty header, or an empty Cert= (nginx without a client certificate), is no certificate', () => {
     expect(certificateFromXfcc(undefined).kind).toBe('none');
     expect(certificateFromXfcc('  ').kind).toBe('none');
+    expect(certificateFromXfcc('Cert=').kind).toBe('none');
+    expect(certificateFromXfcc('Cert=""').kind).toBe('none');
+    // With a Hash beside it, an empty Cert is a contradiction.
+    expect(certificateFromXfcc(`Hash=${hex(alice.thumbprint)};Cert=`).kind).toBe('malformed');
   });
 
   it.each([
