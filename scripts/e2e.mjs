@@ -5,8 +5,11 @@
 //      per-machine tools cache when it is not there yet (its progress line goes to stderr) and prints the binary.
 //   3. nginx and Caddy (the HTTP authorization mode's proxies): $NGINX_BIN / $CADDY_BIN when set, else
 //      scripts/install-proxy.sh, which finds them or unpacks their Debian packages into the same tools cache.
-//   4. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN and CADDY_BIN set; extra
-//      arguments go to vitest.
+//   4. promtool and Helm (the monitoring rules' check, the Helm chart's lint and render): $PROMTOOL_BIN / $HELM_BIN
+//      when set, else scripts/install-promtool.sh and scripts/install-helm.sh, which build them from the Go module
+//      proxy into the same tools cache when missing (a few minutes each the first time; see their headers).
+//   5. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN
+//      and HELM_BIN set; extra arguments go to vitest.
 // With --tracing (`npm run test:e2e:tracing`): Envoy and Jaeger (scripts/install-jaeger.sh, a big Go build, hence not
 // part of the default run), then only test/e2e/tracing/ with ENVOY_BIN and JAEGER_BIN.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
@@ -78,6 +81,17 @@ function jaeger() {
   return bin;
 }
 
+/** promtool or helm: the installer honours $PROMTOOL_BIN / $HELM_BIN, else builds into the tools cache; names it last. */
+function goTool(name) {
+  const script = `scripts/install-${name}.sh`;
+  const r = spawnSync('bash', [join(ROOT, script)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.error) throw new Stop(`cannot run ${script}: ${r.error.message}.`);
+  if (r.status !== 0) throw new Stop(''); // the installer has said why, in one sentence
+  const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!executable(bin)) throw new Stop(`${script} named ${JSON.stringify(bin)}, which is not an executable file.`);
+  return bin;
+}
+
 function kubectl() {
   const bin = process.env.KUBECTL_BIN || 'kubectl';
   const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
@@ -100,11 +114,20 @@ function main() {
   const envoyBin = envoy();
   const nginxBin = proxy('nginx');
   const caddyBin = proxy('caddy');
+  const promtoolBin = goTool('promtool');
+  const helmBin = goTool('helm');
   if (run('npm', ['run', '--silent', 'build']) !== 0)
     throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
   const args = [vitest, 'run', '-c', 'vitest.e2e.config.ts', ...process.argv.slice(2)];
-  return run(process.execPath, args, { ...process.env, ENVOY_BIN: envoyBin, NGINX_BIN: nginxBin, CADDY_BIN: caddyBin });
+  const tools = {
+    ENVOY_BIN: envoyBin,
+    NGINX_BIN: nginxBin,
+    CADDY_BIN: caddyBin,
+    PROMTOOL_BIN: promtoolBin,
+    HELM_BIN: helmBin,
+  };
+  return run(process.execPath, args, { ...process.env, ...tools });
 }
 
 function tracingTier(extra) {
