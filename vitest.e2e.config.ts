@@ -7,9 +7,10 @@ const tracingTier = process.env.TOKENGATE_E2E_TIER === 'tracing';
 
 // The tier that needs tools beyond Node.js and npm: a real Envoy (installed by scripts/install-envoy.sh into the
 // per-machine tools cache) in front of tokengate, nginx and Caddy (scripts/install-proxy.sh) in front of its HTTP
-// authorization listener, and kubectl for rendering deploy/.
-// Run with `npm run test:e2e` (scripts/e2e.mjs): it installs Envoy, nginx and Caddy when missing, builds, and passes
-// ENVOY_BIN, NGINX_BIN and CADDY_BIN.
+// authorization listener, kubectl for rendering deploy/, and promtool and Helm (scripts/install-promtool.sh,
+// scripts/install-helm.sh) for the alert rules and the Helm chart.
+// Run with `npm run test:e2e` (scripts/e2e.mjs): it installs Envoy, nginx, Caddy, promtool and Helm when missing,
+// builds, and passes ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN and HELM_BIN.
 export default defineConfig({
   test: {
     include: tracingTier ? [`${TRACING}/*.test.ts`] : ['test/e2e/**/*.test.ts'],
