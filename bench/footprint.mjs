@@ -3,7 +3,7 @@
 // beside bare Node's own start and RSS measured the same way in the same run. A local issuer serves the keys, so the
 // figures include a first key fetch. Loopback only; bounded runs.
 //
-//   npm run build && node bench/footprint.mjs            # 7 runs, the image's V8 flags
+//   npm run build && node bench/footprint.mjs            # 7 runs, the image's node flags and MALLOC_* settings
 //   FOOTPRINT_RUNS=15 node bench/footprint.mjs
 //   FOOTPRINT_DIST=/other/checkout/dist node bench/footprint.mjs   # measure another build the same way
 //
@@ -13,12 +13,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { imageNodeRuntime } from '../scripts/node_runtime.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = process.env.FOOTPRINT_DIST ?? join(ROOT, 'dist');
 const RUNS = Number(process.env.FOOTPRINT_RUNS ?? 7);
-/** The flags the image runs with (Dockerfile ENTRYPOINT), so the figures describe what users run. */
-export const IMAGE_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=200'];
+/** The flags and allocator settings the image runs with (the Dockerfile's), so the figures describe what users run. */
+const RUNTIME = imageNodeRuntime();
+export const IMAGE_NODE_FLAGS = RUNTIME.flags;
 
 const { startDevIssuer } = await import(join(DIST, 'dev_issuer', 'dev_issuer.js'));
 // The shared tooling from this checkout's build (the measured build may be another checkout's).
@@ -50,16 +52,18 @@ function tokengateRun(configFile, httpPort) {
   // Polled every 2 ms so the figure is the ready time, not the polling interval.
   const ready = async () => ((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200 ? true : undefined);
   return measure(
-    () => spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } }),
+    () =>
+      spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, ...RUNTIME.env, LOG_LEVEL: 'warn' } }),
     () => waitFor('tokengate /readyz 200', ready, { timeoutMs: 10_000, intervalMs: 2 }),
   );
 }
 
-/** Bare node with the same flags: started when it prints its first line. */
+/** Bare node with the same flags and environment: started when it prints its first line. */
 function bareNodeRun() {
   const argv = [...IMAGE_NODE_FLAGS, '-e', 'console.log("up"); setInterval(() => {}, 1000)'];
   return measure(
-    () => spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'] }),
+    () =>
+      spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...RUNTIME.env } }),
     (child) => new Promise((resolve) => child.stdout.once('data', resolve)),
   );
 }
@@ -100,6 +104,7 @@ try {
   const result = {
     runs: RUNS,
     nodeFlags: IMAGE_NODE_FLAGS,
+    env: RUNTIME.env,
     dist: DIST,
     tokengate: summary(tokengate),
     bareNode: summary(bare),

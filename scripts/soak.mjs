@@ -10,8 +10,10 @@
 //   options: --max-inflight 256 (checks queued or in flight; beyond it a due check is dropped and counted)
 //            --connections N (gRPC connections, default 8; HTTP/1.1 sockets to Envoy, default 64)
 //            --ramp-seconds S (default min(10, 5 % of the run)) --sample-seconds 10
-//            --log-level warn (tokengate's; info logs every denial) --tokengate-node-flags="--trace-gc" --out bench/out
+//            --log-level warn (tokengate's; info logs every denial) --out bench/out
 //            --rss-limit-mib 128 (tokengate's peak RSS that fails the run)
+//            tokengate runs with the image's node flags and allocator settings (scripts/node_runtime.mjs: the
+//            Dockerfile's); --tokengate-node-flags="--trace-gc" adds flags, --bare-runtime drops the image's
 //
 // Processes: this thread drives the load (soak/load.mjs, soak/grpc_driver.mjs or soak/http_driver.mjs) and judges
 // every answer (soak/judge.mjs); a worker thread runs the dev issuer and signs tokens ahead of need
@@ -21,8 +23,9 @@
 // Exit status 1 if wrong decisions > 0, lost checks > 0 (no answer within 2 s, a gRPC error, through Envoy a 5xx
 // tokengate did not send, or unanswered at the end), tokengate's peak RSS (VmHWM, start-up included) went over
 // --rss-limit-mib (128), or its memory was not flat: the floor of RSS or of V8's used heap (the lowest of 1 s samples
-// per 30 s window, after warm-up: min(60 s, 10 % of the run)) grew > 10 % from the first half of the run to the
-// second (soak/memory_trend.mjs: a GC sawtooth passes, a leak fails); 2 on a set-up error; 0 otherwise.
+// per window of up to 30 s, from when the token cache is steady: 5 minutes, or half of a shorter run) grew > 10 % from
+// the first half of those windows to the second (soak/memory_trend.mjs: a GC sawtooth passes, a leak fails); 2 on a
+// set-up error; 0 otherwise.
 // Results: bench/out/soak-<timestamp>.json, .md, .tokengate.log (and .envoy.log).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +60,7 @@ tokengate.logFile = relative(ROOT, tokengateLog);
 log(
   `tokengate pid ${tokengate.child.pid}, grpc 127.0.0.1:${tokengate.grpcPort}, ops ${tokengate.ops}, issuer ${issuer.info.issuer}`,
 );
+log(`tokengate runtime: ${JSON.stringify(tokengate.runtime)} ${cfg.tokengateNodeFlags.join(' ')}`);
 const envoy = cfg.viaEnvoy ? await startEnvoy({ tokengatePort: tokengate.grpcPort, workDir, outBase }) : undefined;
 if (envoy) log(`envoy ${envoy.version} pid ${envoy.child.pid}, listener 127.0.0.1:${envoy.listenerPort}`);
 const keyAges = watchKeyAges(tokengate, issuer);

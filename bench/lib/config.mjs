@@ -1,9 +1,10 @@
 // The bench driver's settings: knobs from the environment (listed in bench/run.sh), ports, tools, scenarios.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultEnvoyBin } from '../envoy_config.mjs';
+import { imageNodeRuntime } from '../../scripts/node_runtime.mjs';
 import { toolPaths } from '../../scripts/tools.mjs';
 
 export const HERE = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,18 +60,16 @@ export const PORTS = {
   introspection: int(env.BENCH_INTROSPECTION_PORT, 18504),
 };
 /**
- * Node flags tokengate runs with in production: read from the image's ENTRYPOINT, so the bench measures the process
- * the Dockerfile ships. The ceiling gets the same flags (same process model).
+ * Node flags and allocator settings tokengate runs with in production: the image's (scripts/node_runtime.mjs reads
+ * them from the Dockerfile), so the bench measures the process the Dockerfile ships. The ceiling gets the same (same
+ * process model). BENCH_NODE_FLAGS (space-separated) overrides the flags, an environment variable of the same name
+ * (MALLOC_ARENA_MAX=8) the settings, to compare.
  */
-export const NODE_FLAGS = (() => {
-  // BENCH_NODE_FLAGS (space-separated) overrides them, to compare settings.
-  if (env.BENCH_NODE_FLAGS !== undefined) return env.BENCH_NODE_FLAGS.split(' ').filter(Boolean);
-  const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('ENTRYPOINT '));
-  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
-  return argv.slice(1, argv.indexOf('dist/cli.js'));
-})();
+const RUNTIME = imageNodeRuntime();
+export const NODE_FLAGS =
+  env.BENCH_NODE_FLAGS !== undefined ? env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : RUNTIME.flags;
+// In this process's environment, so every node child inherits them (glibc reads them when a process starts).
+for (const [k, v] of Object.entries(RUNTIME.env)) env[k] ??= v;
 
 export const BIN = {
   ghz: env.GHZ_BIN ?? join(GOBIN, 'ghz'),

@@ -1,7 +1,7 @@
 // The verdict of a run and its report: bench/out/soak-<timestamp>.json (everything) and .md (the tables).
 import { cpus, totalmem } from 'node:os';
 import { memoryFloorTrend } from './memory_trend.mjs';
-import { commandLine, FLOOR_GROWTH_LIMIT, MEMORY_WINDOW_MS } from './options.mjs';
+import { commandLine, FLOOR_GROWTH_LIMIT } from './options.mjs';
 import { mib, pct, r2 } from './sampler.mjs';
 
 /**
@@ -11,7 +11,7 @@ import { mib, pct, r2 } from './sampler.mjs';
  */
 function memoryFigures(memory, cfg) {
   const points = memory?.points ?? [];
-  const rule = { fromMs: cfg.warmupMs, windowMs: MEMORY_WINDOW_MS, limit: FLOOR_GROWTH_LIMIT };
+  const rule = { fromMs: cfg.memoryFromMs, windowMs: cfg.memoryWindowMs, limit: FLOOR_GROWTH_LIMIT };
   const trend = (key) => {
     const t = memoryFloorTrend(
       points.map((p) => ({ tMs: p.tMs, bytes: p[key] })),
@@ -31,7 +31,7 @@ function memoryFigures(memory, cfg) {
     };
   const rss = trend('rss');
   const floorPoint = points.find(
-    (p) => p.tMs >= cfg.warmupMs && mib(p.rss) === Math.min(...rss.floors.map((f) => f[1])),
+    (p) => p.tMs >= cfg.memoryFromMs && mib(p.rss) === Math.min(...rss.floors.map((f) => f[1])),
   );
   return {
     peakRssBytes: memory?.hwm,
@@ -105,7 +105,7 @@ export function buildResult({ cfg, run, judge, samples, before, after, issuer, s
       platform: `${process.platform} ${process.arch}`,
       envoy: envoy?.version,
     },
-    config: { ...cfg, mix: undefined, driver: driver.stats() },
+    config: { ...cfg, mix: undefined, driver: driver.stats(), tokengateRuntime: tokengate.runtime },
     pass: failures.length === 0,
     failures,
     warnings,
@@ -151,6 +151,13 @@ export function buildResult({ cfg, run, judge, samples, before, after, issuer, s
   };
 }
 
+/** The command line tokengate ran with: allocator environment, node, flags. */
+function runtimeLine(config) {
+  const rt = config.tokengateRuntime ?? { flags: [], env: {} };
+  const env = Object.entries(rt.env).map(([k, v]) => `${k}=${v} `);
+  return `${env.join('')}node ${[...rt.flags, ...config.tokengateNodeFlags].join(' ')}`.replace(/ +$/, '');
+}
+
 export function markdown(r) {
   const t = r.totals;
   const viaEnvoy = r.config.viaEnvoy;
@@ -163,6 +170,8 @@ export function markdown(r) {
     '',
     `\`${r.command}\` on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Node ${r.machine.node}` +
       (viaEnvoy ? `, Envoy ${r.machine.envoy}` : ''),
+    '',
+    `tokengate: \`${runtimeLine(r.config)} dist/cli.js serve\``,
     '',
     '| total | value |',
     '|---|---|',
@@ -188,7 +197,8 @@ export function markdown(r) {
       ['V8 heap used', r.memory.heapUsed],
     ].map(
       ([what, t]) =>
-        `| ${what} floor, first half → second half | ${mib(t.firstHalfFloor)} → ${mib(t.secondHalfFloor)} MiB ` +
+        `| ${what} floor (lowest per ${r.config.memoryWindowMs / 1000} s, from t=${r.config.memoryFromMs / 1000} s), ` +
+        `first half → second half | ${mib(t.firstHalfFloor)} → ${mib(t.secondHalfFloor)} MiB ` +
         `(${t.growth === null ? '—' : `${(t.growth * 100).toFixed(1)} %`}; criterion: ≤ ${t.limit * 100} %); ` +
         `fitted slope ${t.slopeBytesPerMin === null ? '—' : r2(t.slopeBytesPerMin / 1048576)} MiB/min over ${t.windows} windows |`,
     ),

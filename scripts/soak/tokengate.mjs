@@ -2,6 +2,7 @@
 // metrics, its /proc figures, and when it applied each key change (from its key-age metric).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imageNodeRuntime } from '../node_runtime.mjs';
 import { AUDIENCE, POLICY, SCOPE } from './options.mjs';
 import { fail, freePort, procReader, ROOT, soakChild } from './procs.mjs';
 
@@ -34,17 +35,20 @@ policies:
         - { claim: sub, header: x-user-sub }
 `,
   );
+  // The image's node flags and allocator settings (scripts/node_runtime.mjs), unless --bare-runtime; then the extra
+  // --tokengate-node-flags.
+  const runtime = cfg.bareRuntime ? { flags: [], env: {} } : imageNodeRuntime();
   const proc = await startTokengateProcess({
     args: ['serve', '--config', configPath],
     opsPort,
     logFile,
-    nodeFlags: cfg.tokengateNodeFlags,
-    env: { LOG_LEVEL: cfg.logLevel },
+    nodeFlags: [...runtime.flags, ...cfg.tokengateNodeFlags],
+    env: { ...runtime.env, LOG_LEVEL: cfg.logLevel },
     timeoutMs: 30_000,
   }).catch((err) => fail(`tokengate did not start: ${err.message}`));
   const child = soakChild(proc);
   const ops = `http://127.0.0.1:${opsPort}`;
-  return { child, grpcPort, opsPort, ops, scrape: () => scrape(ops), proc: procReader(child.pid) };
+  return { child, grpcPort, opsPort, ops, runtime, scrape: () => scrape(ops), proc: procReader(child.pid) };
 }
 
 /** The metrics the soak samples, from tokengate's /metrics; { error } when the scrape failed. */

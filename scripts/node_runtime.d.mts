@@ -1,0 +1,9 @@
+// Types for scripts/node_runtime.mjs (plain JS so it runs without a build step).
+export interface NodeRuntime {
+  /** Node flags between `node` and the script in the image's ENTRYPOINT. */
+  flags: string[];
+  /** The MALLOC_* variables of the image's ENV instructions. */
+  env: Record<string, string>;
+}
+
+export function imageNodeRuntime(dockerfile?: string): NodeRuntime;
