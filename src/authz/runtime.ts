@@ -140,6 +140,7 @@ export function startRuntime(runtime: Runtime): void {
   for (const source of runtime.sources.values()) source.start();
   runtime.revocations?.start();
   for (const introspector of runtime.introspectors.values()) introspector.start();
+  for (const store of runtime.dpopStores.values()) store.start?.();
 }
 
 /** Stops the sources of `old` that `current` no longer uses. */

@@ -4,6 +4,7 @@ import type { DpopConfig, DpopReplayConfig } from '../config/read_dpop.js';
 import { ConfigError } from '../errors.js';
 import { PrimaryReplayStore, inClusterWorker } from './cluster_replay.js';
 import { NonceIssuer } from './nonce.js';
+import { RedisReplayStore } from './redis_store.js';
 import { MemoryReplayStore, type ReplayStore } from './replay_store.js';
 
 /** A policy's `dpop:` section, ready for checks: sets, milliseconds, the nonce key imported, the replay store. */
@@ -84,7 +85,10 @@ function storeName(replay: DpopReplayConfig): string {
 
 function newStore(replay: DpopReplayConfig): ReplayStore {
   const limits = { maxEntries: replay.maxEntries, maxBytes: replay.maxBytes };
-  if (replay.store === 'redis') throw new Error('the redis replay store is not part of this build yet');
+  if (replay.store === 'redis' && replay.redis) {
+    const { passwordFile } = replay.redis;
+    return new RedisReplayStore(replay.redis, passwordFile === undefined ? undefined : readSecret(passwordFile));
+  }
   return inClusterWorker() ? new PrimaryReplayStore(limits) : new MemoryReplayStore(limits);
 }
 

@@ -9,6 +9,8 @@ export interface ReplayStore {
   /** For traces and `validate`: which store, and so what a replay is detected across. */
   readonly describe: string;
   claim(key: string, expiresAtMs: number, nowMs: number): ClaimResult | Promise<ClaimResult>;
+  /** Opens any connection the store needs, so the first check does not wait for it (the runtime starts). */
+  start?(): void;
   /** Stops any connection the store holds (a reload that no longer names it). */
   close(): void;
 }
