@@ -8,8 +8,10 @@
 //   4. promtool and Helm (the monitoring rules' check, the Helm chart's lint and render): $PROMTOOL_BIN / $HELM_BIN
 //      when set, else scripts/install-promtool.sh and scripts/install-helm.sh, which build them from the Go module
 //      proxy into the same tools cache when missing (a few minutes each the first time; see their headers).
-//   5. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN
-//      and HELM_BIN set; extra arguments go to vitest.
+//   5. redis-server (the DPoP replay store's test): $REDIS_BIN when set, else scripts/install-redis.sh, which finds it
+//      or unpacks Debian's redis-tools into the same tools cache.
+//   6. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN,
+//      HELM_BIN and REDIS_BIN set; extra arguments go to vitest.
 // With --tracing (`npm run test:e2e:tracing`): Envoy and Jaeger (scripts/install-jaeger.sh, a big Go build, hence not
 // part of the default run), then only test/e2e/tracing/ with ENVOY_BIN and JAEGER_BIN.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
@@ -92,6 +94,20 @@ function goTool(name) {
   return bin;
 }
 
+/** redis-server: the installer honours $REDIS_BIN, else finds or unpacks it into the tools cache; names it last. */
+function redis() {
+  const r = spawnSync('bash', [join(ROOT, 'scripts/install-redis.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (r.error) throw new Stop(`cannot run scripts/install-redis.sh: ${r.error.message}.`);
+  if (r.status !== 0) throw new Stop(''); // the installer has said why, in one sentence
+  const bin = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (!executable(bin))
+    throw new Stop(`scripts/install-redis.sh named ${JSON.stringify(bin)}, which is not executable.`);
+  return bin;
+}
+
 function kubectl() {
   const bin = process.env.KUBECTL_BIN || 'kubectl';
   const r = spawnSync(bin, ['version', '--client'], { stdio: 'ignore' });
@@ -116,6 +132,7 @@ function main() {
   const caddyBin = proxy('caddy');
   const promtoolBin = goTool('promtool');
   const helmBin = goTool('helm');
+  const redisBin = redis();
   if (run('npm', ['run', '--silent', 'build']) !== 0)
     throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
@@ -126,6 +143,7 @@ function main() {
     CADDY_BIN: caddyBin,
     PROMTOOL_BIN: promtoolBin,
     HELM_BIN: helmBin,
+    REDIS_BIN: redisBin,
   };
   return run(process.execPath, args, { ...process.env, ...tools });
 }
