@@ -1,8 +1,8 @@
-// Issue 22 §3: the Helm chart deploy/helm/tokengate. `helm lint` passes; `helm template` renders, with the default
-// values and with every toggle on, objects that pass the Kubernetes schemas offline (as the kustomize renders do in
-// manifests.test.ts); the default render is the pod of deploy/base (`kubectl kustomize`), container for container;
-// and the values for policies, tracing, replicas and monitoring change what they say. In the e2e tier: it needs
-// Helm (scripts/install-helm.sh) and kubectl.
+// Issue 22 §3: the Helm chart deploy/helm/tokengate. `helm lint` passes, and values.schema.json refuses bad values;
+// `helm template` renders, with the default values and with every toggle on, objects that pass the Kubernetes
+// schemas offline (as the kustomize renders do in manifests.test.ts); the default render is the pod of deploy/base
+// (`kubectl kustomize`), container for container; and the values for policies, tracing, replicas and monitoring
+// change what they say. In the e2e tier: it needs Helm (scripts/install-helm.sh) and kubectl.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +75,18 @@ describe('helm lint', () => {
     const r = helm(['lint', '--strict', copy]);
     expect(r.status, r.output).not.toBe(0);
     expect(r.output).toMatch(/broken\.yaml/);
+  });
+
+  it('values.schema.json refuses a misspelt value, a sampler ratio above 1 and an image tag that YAML made a number', () => {
+    for (const [set, message] of [
+      ['monitoring.podMonitor.enabeld=true', /additional properties 'enabeld' not allowed/],
+      ['tracing.samplerRatio=2', /samplerRatio.*maximum/],
+      ['image.tokengate.tag=1', /tag.*got number, want string/],
+    ] as const) {
+      const r = helm(['template', 'x', CHART, '--set', set]);
+      expect(r.status, set).not.toBe(0);
+      expect(r.output, set).toMatch(message);
+    }
   });
 
   // helm lint does not run `fail` (it logs it), so the chart's own refusals are checked with helm template.
