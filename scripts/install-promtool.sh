@@ -9,8 +9,8 @@
 # package ./cmd/promtool, built inside the downloaded module (scripts/go-module-build.sh; the module has no replace
 # directive today, but `go install pkg@version` also asks the proxy for a version list, which is not always served).
 # Built with the tag remove_all_sd, Prometheus's documented switch (its README, "Service discovery plugins") that
-# leaves out the optional service discoveries (AWS, Azure, GCE, Consul, ...): promtool's rule checks do not use them,
-# and the build is much smaller. Kubernetes, file and static discovery stay in (promtool imports them directly).
+# leaves out the optional service discoveries (AWS, Azure, GCE, Consul, ...) and their cloud SDKs: promtool's rule
+# checks do not use them. Kubernetes, file and static discovery stay in (promtool imports them directly).
 # Needs Go >= 1.26.7 (the module's go.mod says so).
 #
 # Cost: cold (empty module and build caches: a throwaway GOMODCACHE and GOCACHE) it took 536 s (8.9 min) of wall time
