@@ -10,10 +10,11 @@
 //      proxy into the same tools cache when missing (a few minutes each the first time; see their headers).
 //   5. redis-server (the DPoP replay store's test): $REDIS_BIN when set, else scripts/install-redis.sh, which finds it
 //      or unpacks Debian's redis-tools into the same tools cache.
-//   6. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN,
-//      HELM_BIN and REDIS_BIN set; extra arguments go to vitest.
-// With --tracing (`npm run test:e2e:tracing`): Envoy and Jaeger (scripts/install-jaeger.sh, a big Go build, hence not
-// part of the default run), then only test/e2e/tracing/ with ENVOY_BIN and JAEGER_BIN.
+//   6. Jaeger (the tracing test's OTLP receiver and query API): $JAEGER_BIN when set, else scripts/install-jaeger.sh,
+//      which builds it from the Go module proxy into the same tools cache when missing (the biggest of the builds).
+//   7. `npm run build`, then `vitest run -c vitest.e2e.config.ts` with ENVOY_BIN, NGINX_BIN, CADDY_BIN, PROMTOOL_BIN,
+//      HELM_BIN, REDIS_BIN and JAEGER_BIN set; extra arguments go to vitest.
+// With --tracing (`npm run test:e2e:tracing`): only Envoy and Jaeger, and only test/e2e/tracing/.
 // A missing tool or a failed install ends the run with one sentence on stderr and exit status 1, never a stack trace.
 import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -69,8 +70,13 @@ function proxy(name) {
   return bin;
 }
 
-/** Jaeger for the tracing tier: the installer builds it into the tools cache when missing and names it last. */
+/** Jaeger for the tracing test: $JAEGER_BIN, else the installer builds it into the tools cache and names it last. */
 function jaeger() {
+  const given = process.env.JAEGER_BIN;
+  if (given) {
+    if (!executable(given)) throw new Stop(`JAEGER_BIN is set to ${given}, which is not an executable file.`);
+    return given;
+  }
   const r = spawnSync('bash', [join(ROOT, 'scripts/install-jaeger.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
@@ -133,6 +139,7 @@ function main() {
   const promtoolBin = goTool('promtool');
   const helmBin = goTool('helm');
   const redisBin = redis();
+  const jaegerBin = jaeger();
   if (run('npm', ['run', '--silent', 'build']) !== 0)
     throw new Stop('`npm run build` failed (the compiler output is above).');
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
@@ -144,6 +151,7 @@ function main() {
     PROMTOOL_BIN: promtoolBin,
     HELM_BIN: helmBin,
     REDIS_BIN: redisBin,
+    JAEGER_BIN: jaegerBin,
   };
   return run(process.execPath, args, { ...process.env, ...tools });
 }

@@ -12,8 +12,8 @@
 #
 # Cost: a big build. Cold (empty module and build caches) it took 25.5 min of wall time on the project's 2-vCPU machine
 # while that machine ran at a load average of 10-15 (about 9 CPU-minutes in all, so roughly 5-6 min on two idle
-# cores); the module downloads take 20 s. Which is why `npm run test:e2e` does not run it: `npm run test:e2e:tracing`
-# does (scripts/e2e.mjs --tracing).
+# cores); the module downloads take 20 s. `npm run test:e2e` runs it when Jaeger is missing (once per machine: the
+# binary stays in the tools cache); `npm run test:e2e:tracing` runs the tracing test alone (scripts/e2e.mjs --tracing).
 #
 # Idempotent: a binary built from the pinned version is kept (FORCE=1 rebuilds). Two runs at once wait for each
 # other (flock). Everything but the last line goes to stderr; a failure is one sentence there and exit status 1.

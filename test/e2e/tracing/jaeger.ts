@@ -36,7 +36,9 @@ export interface RunningJaeger {
 export function jaegerBin(): string {
   const bin = process.env.JAEGER_BIN;
   if (!bin)
-    throw new Error('JAEGER_BIN is not set: run this tier with `npm run test:e2e:tracing`, which installs Jaeger');
+    throw new Error(
+      'JAEGER_BIN is not set: run this tier with `npm run test:e2e` (or `npm run test:e2e:tracing`), which installs Jaeger',
+    );
   return bin;
 }
 

@@ -2,7 +2,8 @@
 // (the built CLI, tracing on) exporting to the same Jaeger. A request through Envoy makes one trace: Envoy's spans and,
 // as the child of Envoy's ext_authz call, tokengate's check span with the policy, decision and token facts. The trace
 // is found from tokengate's decision log line (its traceId) and read back from Jaeger's query API.
-// Needs JAEGER_BIN: `npm run test:e2e:tracing` installs Jaeger (scripts/install-jaeger.sh) and Envoy.
+// Needs JAEGER_BIN: `npm run test:e2e` (or `npm run test:e2e:tracing`, this file alone) installs Jaeger
+// (scripts/install-jaeger.sh) and Envoy.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
