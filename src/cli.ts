@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { App } from './app.js';
 import { reportToPrimary, runPrimary, workerConfig } from './cluster.js';
@@ -18,10 +19,10 @@ const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
   tokengate test FILE... [--config CONFIG] [--json]
                                     run a file of table-driven cases against a config, offline (exit 1 on a failure)
   tokengate explain --config FILE --token JWT [--method GET] [--path /orders] [--host api.example.com]
-                  [--header k=v ...] [--policy NAME] [--json]
+                  [--header k=v ...] [--policy NAME] [--client-cert PEM] [--json]
                                     show how the config decides one request, check by check (exit 0 allow, 1 deny)
   tokengate check [--address 127.0.0.1:9191] [--token JWT] [--method GET] [--path /] [--host H]
-                  [--header k=v ...] [--policy NAME]
+                  [--header k=v ...] [--policy NAME] [--client-cert PEM]
                                     send one Check to a running tokengate (exit 0 allow, 1 deny)
   tokengate demo [--grpc ADDRESS] [--http ADDRESS]
                                     run with the bundled demo config and a built-in development issuer
@@ -150,7 +151,19 @@ const REQUEST_OPTIONS = {
   host: { type: 'string', default: 'localhost' },
   header: { type: 'string', multiple: true, default: [] as string[] },
   policy: { type: 'string' },
+  'client-cert': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
+
+/** --client-cert FILE: the TLS client certificate (PEM) as Envoy passes it on, URL-encoded (RFC 8705 binding). */
+function peerCertificate(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return encodeURIComponent(readFileSync(file, 'utf8'));
+  } catch (err) {
+    process.stderr.write(`tokengate: --client-cert: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}\n`);
+    return process.exit(2);
+  }
+}
 
 function parseHeaders(list: string[]): Record<string, string> {
   return Object.fromEntries(
@@ -179,6 +192,7 @@ async function explainCommand(args: string[]): Promise<number> {
     host: values.host,
     headers: parseHeaders(values.header),
     contextExtensions: values.policy ? { policy: values.policy } : {},
+    clientCertificate: peerCertificate(values['client-cert']),
   });
   process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatExplanation(result));
   return result.decision === 'deny' ? 1 : 0;
@@ -199,9 +213,11 @@ async function check(args: string[]): Promise<number> {
   // Loaded here, not at start: the client reads Envoy's .proto files, which `serve` never needs.
   const { createCheckClient } = await import('./grpc/check_client.js');
   const client = createCheckClient(values.address);
+  const certificate = peerCertificate(values['client-cert']);
   try {
     const res = await client.check({
       attributes: {
+        ...(certificate === undefined ? {} : { source: { certificate } }),
         request: { http: { method: values.method, path: values.path, host: values.host, headers } },
         context_extensions: values.policy ? { policy: values.policy } : {},
       },

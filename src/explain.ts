@@ -12,6 +12,8 @@ export interface ExplainRequest {
   readonly host: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly contextExtensions: Readonly<Record<string, string>>;
+  /** The client certificate as Envoy sends it (URL-encoded PEM), for certificate-bound tokens (RFC 8705). */
+  readonly clientCertificate?: string | undefined;
 }
 
 export interface Explanation {
@@ -76,6 +78,7 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
     headers,
     contextExtensions: request.contextExtensions,
     requestId: headers['x-request-id'],
+    clientCertificate: request.clientCertificate,
   };
 }
 

@@ -44,7 +44,8 @@ export function checkCertificateBinding(
     trace?.({ step: 'certificate', ok: true, detail: 'not a certificate-bound token' });
     return;
   }
-  if (presented.kind === 'none') throw mismatch(`certificate-bound token (RFC 8705 §3), but no ${from}`);
+  if (presented.kind === 'none')
+    throw mismatch(`certificate-bound token (RFC 8705 §3), but no client certificate (${binding.source})`);
   // Not a secret: a plain comparison leaks nothing the client does not already hold.
   if (presented.thumbprint !== bound) throw mismatch(`cnf x5t#S256 is not the thumbprint of ${from} (RFC 8705 §3.1)`);
   trace?.({ step: 'certificate', ok: true, detail: `cnf x5t#S256 matches ${from}` });

@@ -125,11 +125,17 @@ describe('the peer certificate (include_peer_certificate)', () => {
 
   it('a cnf that is not an object, or an x5t#S256 that is not a thumbprint, denies', async () => {
     const sign = (cnf: unknown) => issuer.sign({ jti: randomUUID(), cnf });
-    for (const cnf of ['x', null, [alice.thumbprint], { 'x5t#S256': 42 }, { 'x5t#S256': `${alice.thumbprint}=` }]) {
+    for (const cnf of [{ 'x5t#S256': 42 }, { 'x5t#S256': `${alice.thumbprint}=` }, { 'x5t#S256': '' }]) {
       expectMismatch(await check('/peer', await sign(cnf), { peer: alice }));
     }
-    // A cnf with another confirmation method only (a DPoP jkt) is not certificate-bound.
-    expectAllowed(await check('/peer', await sign({ jkt: 'abc' }), { peer: alice }));
+    // RFC 7800 §3.1: cnf is an object. The DPoP step reads cnf before this one and refuses it first.
+    for (const cnf of ['x', null, [alice.thumbprint]]) {
+      const res = await check('/peer', await sign(cnf), { peer: alice });
+      expect(res.denied_response?.status.code).toBe(401);
+      expect(['DpopBindingMismatch', 'CertificateBindingMismatch']).toContain(reasonOf(res));
+    }
+    // A cnf with only a DPoP jkt is not certificate-bound: sent as Bearer, it is the DPoP step that refuses it.
+    expect(reasonOf(await check('/peer', await sign({ jkt: 'abc' }), { peer: alice }))).toBe('DpopBindingMismatch');
   });
 
   it('report-only: the mismatch is a would-deny, the request passes', async () => {
