@@ -5,7 +5,7 @@ import type { Trace } from '../authz/trace.js';
 import { AuthzError } from '../errors.js';
 import type { CompiledDpop } from './compile.js';
 import { proofHtu, requestHtu } from './htu.js';
-import { verifyProof } from './proof.js';
+import { verifyProof, type VerifiedProof } from './proof.js';
 import { replayKey } from './replay_store.js';
 
 export interface DpopContext {
@@ -103,9 +103,7 @@ async function verifyRequestProof(
     throw invalid(claims.ath === undefined ? 'the proof has no ath' : "the proof's ath is not the hash of this token");
   }
   // §6.1, RFC 7638: the token is bound to the proof's key.
-  const thumbprint = await calculateJwkThumbprint(proof.jwk as JWK, 'sha256').catch(() => {
-    throw invalid("the proof's jwk has no RFC 7638 thumbprint");
-  });
+  const thumbprint = proof.key.thumbprint ?? (await thumbprintOf(proof));
   if (thumbprint !== jkt) throw binding("the proof's key is not the one the token is bound to (cnf.jkt)");
   await checkReplay(thumbprint, jti, claims.iat as number, dpop, ctx);
   ctx.trace?.({
@@ -113,6 +111,16 @@ async function verifyRequestProof(
     ok: true,
     detail: `${proof.jws.alg} proof verified for ${req.method} ${shortUri(htu)}; key matches cnf.jkt; jti first use`,
   });
+}
+
+/** Computed once per key (proof_keys.ts keeps it with the imported key). */
+async function thumbprintOf(proof: VerifiedProof): Promise<string> {
+  try {
+    proof.key.thumbprint = await calculateJwkThumbprint(proof.jwk as JWK, 'sha256');
+  } catch {
+    throw invalid("the proof's jwk has no RFC 7638 thumbprint");
+  }
+  return proof.key.thumbprint;
 }
 
 /** §4.3 step 9: returns the URI both sides normalise to. */

@@ -1,9 +1,8 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { AuthzError } from '../errors.js';
 import { decodeJws, type DecodedJws } from '../jwt/decode_jws.js';
 import { jwsAlgorithm } from '../jwt/algorithms.js';
 import { verifySignature } from '../jwt/verify_signature.js';
-import type { KeyType, VerificationKey } from '../keys/verification_key.js';
+import { proofKey, type ProofKey } from './proof_keys.js';
 
 /** A proof is a few hundred bytes; an RSA-8192 `jwk` and signature make it about 3.5 KiB. Far larger is not one. */
 export const MAX_PROOF_LENGTH = 8192;
@@ -15,6 +14,8 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 export interface VerifiedProof {
   readonly jws: DecodedJws;
   readonly jwk: Readonly<Record<string, unknown>>;
+  /** The imported key, with its RFC 7638 thumbprint once known (see proof_keys.ts). */
+  readonly key: ProofKey;
 }
 
 /**
@@ -45,38 +46,13 @@ export function verifyProof(proof: string, algorithms: ReadonlySet<string>): Ver
   // §4.3 step 7: the header's key must be public.
   const secret = PRIVATE_MEMBERS.find((m) => Object.hasOwn(members, m));
   if (secret !== undefined) throw invalid(`the proof's jwk holds a private key (member "${secret}")`);
-  const key = importPublicJwk(members);
+  const entry = proofKey(members);
+  const key = entry.key;
   if (!spec.keyTypes.includes(key.type)) throw invalid(`the proof's jwk (${key.type}) cannot verify ${jws.alg}`);
   if (!verifySignature(jws.alg, key, jws.signingInput, jws.signature)) {
     throw invalid(`the proof's ${jws.alg} signature does not verify with its jwk`);
   }
-  return { jws, jwk: members };
-}
-
-function importPublicJwk(jwk: Record<string, unknown>): VerificationKey {
-  if (jwk.kty !== 'EC' && jwk.kty !== 'RSA' && jwk.kty !== 'OKP') {
-    throw invalid(`the proof's jwk has kty ${JSON.stringify(jwk.kty)}; EC, RSA or OKP expected`);
-  }
-  try {
-    const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
-    return { kid: undefined, alg: undefined, type: keyType(key.asymmetricKeyType, key.asymmetricKeyDetails), key };
-  } catch (err) {
-    throw invalid(`the proof's jwk is not a usable public key: ${(err as Error).message}`);
-  }
-}
-
-const CURVES: Readonly<Record<string, KeyType>> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-/** RFC 7518 §3.3 and RFC 8725 §3.5: RSA keys below 2048 bits are refused, as for token keys. */
-const MIN_RSA_BITS = 2048;
-
-function keyType(type: string | undefined, details: { namedCurve?: string; modulusLength?: number } = {}): KeyType {
-  if (type === 'rsa' && (details.modulusLength ?? 0) >= MIN_RSA_BITS) return 'RSA';
-  if (type === 'ec' && details.namedCurve !== undefined && Object.hasOwn(CURVES, details.namedCurve)) {
-    return CURVES[details.namedCurve]!;
-  }
-  if (type === 'ed25519') return 'Ed25519';
-  if (type === 'ed448') return 'Ed448';
-  throw new Error(`unsupported key (${type ?? 'unknown'}${type === 'rsa' ? `, RSA below ${MIN_RSA_BITS} bits` : ''})`);
+  return { jws, jwk: members, key: entry };
 }
 
 function invalid(message: string): AuthzError {
