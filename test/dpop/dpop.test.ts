@@ -13,6 +13,7 @@ let tg: RunningTokengate;
 let key: ProofKey;
 let bound: string;
 let unbound: string;
+const proofsSent: string[] = [];
 
 const VALIDATE = `validateJwt:
       openidConfig: [{ url: "\${ISSUER}/.well-known/openid-configuration" }]
@@ -31,6 +32,10 @@ policies:
   - name: plain
     match: { pathPrefixes: ["/plain"] }
     ${VALIDATE}
+  - name: behind-tls-proxy
+    match: { pathPrefixes: ["/behind"] }
+    ${VALIDATE}
+    dpop: { externalOrigin: "https://api.example.com" }
 `;
 
 beforeAll(async () => {
@@ -60,6 +65,7 @@ async function check(sent: Sent) {
   const requestId = randomUUID();
   const headers: Record<string, string> = { authorization: sent.authorization, 'x-request-id': requestId };
   if (sent.dpop !== undefined) headers.dpop = sent.dpop;
+  if (sent.dpop !== undefined) proofsSent.push(sent.dpop);
   const res = await tg.client.check(envoyCheckRequest({ method: sent.method, path: sent.path, headers }));
   const line = await waitFor(
     'the decision log line',
@@ -211,8 +217,22 @@ describe('DPoP proofs (RFC 9449) with tokens from oidc-provider', () => {
     expect(responseHeader(none.res, 'www-authenticate')).toBe('Bearer, DPoP algs="ES256 PS256"');
   });
 
+  it('behind a proxy that ended TLS, externalOrigin is the origin the client signed, not the one Envoy saw', async () => {
+    // Envoy saw http://api.example.com (envoyCheckRequest's scheme); the client addressed https://api.example.com.
+    const signed = dpopProof(key, { token: bound, htu: 'https://api.example.com/behind/1' });
+    expect((await check({ path: '/behind/1', authorization: `DPoP ${bound}`, dpop: signed })).res.status?.code).toBe(0);
+    const asSeen = dpopProof(key, { token: bound, htu: 'http://api.example.com/behind/1' });
+    const { reason, detail } = await check({ path: '/behind/1', authorization: `DPoP ${bound}`, dpop: asSeen });
+    expect(reason).toBe('DpopProofInvalid');
+    expect(detail).toContain('is not the request URI https://api.example.com/behind/1');
+  });
+
   it('no log line holds the token or a proof', () => {
-    expect(tg.rawLog()).not.toContain(bound.split('.')[2]);
-    expect(tg.rawLog()).not.toContain(key.thumbprint);
+    const log = tg.rawLog();
+    expect(proofsSent.length).toBeGreaterThan(15);
+    for (const secret of [bound, unbound]) expect(log).not.toContain(secret.split('.')[2]);
+    // Neither a whole proof nor any part of one (its header names the client's public key, its claims the jti).
+    for (const proof of proofsSent) for (const part of proof.split(/[.,]/)) expect(log).not.toContain(part);
+    expect(log).not.toContain(key.thumbprint);
   });
 });
