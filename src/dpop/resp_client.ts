@@ -62,7 +62,9 @@ export class RespClient {
       this.#socket = socket;
       socket.setNoDelay(true);
       socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => this.#onData(chunk));
+      socket.on('data', (chunk: string) => {
+        if (this.#socket === socket) this.#onData(chunk);
+      });
       socket.once('connect', () => {
         // A refused AUTH leaves a connection no command may use: drop it (and pause) rather than send on it.
         Promise.all(this.#hello.map((args) => this.#send(args))).then((replies) => {
@@ -81,12 +83,16 @@ export class RespClient {
   }
 
   #send(args: readonly string[]): Promise<RespReply> {
+    const socket = this.#socket;
+    // Replies are matched to commands by order alone: a command is queued only if it is really written, on the
+    // connection whose replies will answer it (one dropped between connecting and now has cleared the queue).
+    if (!socket || socket.destroyed || !socket.writable) return Promise.reject(new Error('not connected'));
     if (this.#pending.length >= MAX_PENDING) return Promise.reject(new Error('too many commands in flight'));
     let frame = `*${args.length}\r\n`;
     for (const arg of args) frame += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
     return new Promise<RespReply>((resolve, reject) => {
       this.#pending.push({ resolve, reject });
-      this.#socket!.write(frame);
+      socket.write(frame);
     });
   }
 
