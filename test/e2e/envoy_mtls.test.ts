@@ -2,7 +2,8 @@
 // listener that requires client certificates, ext_authz with include_peer_certificate: true) in front of tokengate
 // (the built CLI, a child process). Certificates come from openssl for this run: a CA that signs the server
 // certificate and two client certificates, and a second CA whose certificates Envoy must refuse. A second Envoy,
-// from envoy/envoy.yaml, stands where TLS ended at a proxy in front: it takes x-forwarded-client-cert from that proxy.
+// from envoy/envoy.yaml, stands where TLS ended at a proxy in front: it takes x-forwarded-client-cert from that proxy,
+// hand-written by the test or set by a third Envoy that ends the client's TLS.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,13 @@ import { freePorts } from '../helpers/ports.js';
 import { startTokengateProcess } from '../helpers/tokengate_process.js';
 import { httpGet } from '../helpers/http.js';
 import { SHIPPED_ENVOY_CONFIG, startEnvoy, type RunningEnvoy } from './helpers/envoy.js';
-import { SHIPPED_MTLS_ENVOY_CONFIG, httpsGet, trustingXfcc, withTlsFiles } from './helpers/envoy_mtls.js';
+import {
+  SHIPPED_MTLS_ENVOY_CONFIG,
+  httpsGet,
+  startFrontProxy,
+  trustingXfcc,
+  withTlsFiles,
+} from './helpers/envoy_mtls.js';
 import { startEchoUpstream, type EchoUpstream } from './helpers/upstreams.js';
 
 const AUDIENCE = 'api://orders-mtls';
@@ -34,6 +41,9 @@ let envoy: RunningEnvoy;
 let listenerPort: number;
 /** envoy/envoy.yaml, plain HTTP, behind a (simulated) TLS-terminating proxy that sets x-forwarded-client-cert. */
 let behindProxy: RunningEnvoy;
+/** A real Envoy ending the client's TLS and setting x-forwarded-client-cert (SANITIZE_SET), in front of behindProxy. */
+let frontProxy: ManagedProcess;
+let frontPort: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tokengate-e2e-mtls-'));
@@ -43,8 +53,10 @@ beforeAll(async () => {
   alice = ca.issue('alice');
   bob = ca.issue('bob');
   mallory = otherCa.issue('mallory');
-  const ports = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
-  const [listener, adminPort, upstreamPort, upstreamGrpcPort, tokengatePort, opsPort, proxiedPort, proxiedAdmin] = ports;
+  const ports = (await freePorts(10)) as number[];
+  const [listener, adminPort, upstreamPort, upstreamGrpcPort, tokengatePort, opsPort, proxiedPort, proxiedAdmin] =
+    ports as [number, number, number, number, number, number, number, number];
+  frontPort = ports[8]!;
   listenerPort = listener;
   echo = await startEchoUpstream(upstreamPort);
   issuer = await startDevIssuer({ defaultAudience: AUDIENCE });
@@ -90,10 +102,13 @@ policies:
   const proxied = { ...options, listenerPort: proxiedPort, adminPort: proxiedAdmin };
   const plain = trustingXfcc(renderEnvoyConfig(readFileSync(SHIPPED_ENVOY_CONFIG, 'utf8'), proxied));
   behindProxy = await startEnvoy({ dir: proxiedDir, ...proxied, configure: () => plain });
+  const front = { dir: proxiedDir, port: frontPort, adminPort: ports[9]!, nextPort: proxiedPort, ca, server };
+  frontProxy = await startFrontProxy(front);
 });
 
 afterAll(async () => {
   await envoy?.stop();
+  await frontProxy?.stop('SIGTERM', 10_000);
   await behindProxy?.stop();
   await tokengate?.stop('SIGTERM', 10_000);
   await echo?.close();
@@ -181,5 +196,30 @@ describe('TLS ended at a proxy in front: x-forwarded-client-cert, where the poli
   it('a policy that does not name xfcc ignores the header: its bound tokens need the peer certificate', async () => {
     const res = await httpGet(behindProxy.listenerPort, '/orders/1', { headers: fromProxy(alice, await boundTo(alice)) });
     expect(res.status, res.body).toBe(401);
+  });
+});
+
+describe('a real TLS-terminating Envoy in front sets x-forwarded-client-cert', () => {
+  const viaFront = (client: TestCertificate, token: string, headers: Record<string, string> = {}) =>
+    httpsGet(frontPort, '/elsewhere', { ca, client, headers: { host: 'proxied.example.com', ...bearer(token), ...headers } });
+
+  it("the header Envoy writes (Hash, Cert, Subject) is read: the token's own certificate passes", async () => {
+    const before = echo.count;
+    const res = await viaFront(alice, await boundTo(alice));
+    expect(res.status, res.body).toBe(200);
+    const seen = echo.requests.at(-1)!;
+    // What the upstream sees is what tokengate was given: one element, with the fields set_current_client_cert_details names.
+    expect(String(seen.headers['x-forwarded-client-cert'])).toMatch(/^Hash=[0-9a-f]{64};Cert="-----BEGIN%20CERTIFICATE-----.*";Subject="CN=alice"/);
+    expect(echo.count).toBe(before + 1);
+  });
+
+  it('another certificate of the same CA is denied, and a client cannot send its own header past the proxy', async () => {
+    const token = await boundTo(alice);
+    const forged: Record<string, string> = { 'x-forwarded-client-cert': `Cert="${alice.urlEncodedPem}"` };
+    for (const headers of [{}, forged]) {
+      const res = await viaFront(bob, token, headers);
+      expect(res.status, res.body).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    }
   });
 });

@@ -1,8 +1,10 @@
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
-import type { HttpResult } from '../../helpers/http.js';
+import { ManagedProcess } from '../../helpers/child_process.js';
+import { envoyBin } from '../../helpers/envoy_binary.js';
+import { httpGet, type HttpResult } from '../../helpers/http.js';
 import { ROOT } from '../../helpers/paths.js';
 import type { TestCa, TestCertificate } from '../../helpers/certificates.js';
 
@@ -60,6 +62,8 @@ export function httpsGet(
         path,
         headers: options.headers ?? {},
         ca: options.ca.pem,
+        // The server certificate names localhost and 127.0.0.1; a Host header of another name must not change that.
+        servername: 'localhost',
         ...(options.client
           ? { cert: readFileSync(options.client.certFile), key: readFileSync(options.client.keyFile) }
           : {}),
@@ -95,4 +99,70 @@ export function trustingXfcc(text: string): string {
   if (!list) throw new Error('envoy.yaml: no ext_authz allowed_headers to extend');
   list.add(doc.createNode({ exact: 'x-forwarded-client-cert' }));
   return doc.toString();
+}
+
+/**
+ * A real TLS-terminating proxy in front (an Envoy of its own): it requires a client certificate from `ca`, replaces
+ * any x-forwarded-client-cert the client sent with one describing the client's certificate (SANITIZE_SET, Cert=
+ * included), and forwards everything to 127.0.0.1:`nextPort` over plain HTTP.
+ */
+export async function startFrontProxy(options: {
+  dir: string;
+  port: number;
+  adminPort: number;
+  nextPort: number;
+  ca: TestCa;
+  server: TestCertificate;
+}): Promise<ManagedProcess> {
+  const config = `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${options.adminPort} } } }
+static_resources:
+  listeners:
+  - name: front
+    address: { socket_address: { address: 127.0.0.1, port_value: ${options.port} } }
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          require_client_certificate: true
+          common_tls_context:
+            tls_certificates:
+            - certificate_chain: { filename: ${options.server.certFile} }
+              private_key: { filename: ${options.server.keyFile} }
+            validation_context: { trusted_ca: { filename: ${options.ca.certFile} } }
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: front
+          forward_client_cert_details: SANITIZE_SET
+          set_current_client_cert_details: { cert: true, subject: true, uri: true, dns: true }
+          route_config:
+            virtual_hosts:
+            - { name: all, domains: ["*"], routes: [ { match: { prefix: / }, route: { cluster: next } } ] }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+  clusters:
+  - name: next
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: next
+      endpoints: [ { lb_endpoints: [ { endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${options.nextPort} } } } } ] } ]
+`;
+  const configFile = join(options.dir, 'front-proxy.yaml');
+  writeFileSync(configFile, config);
+  const args = ['-c', configFile, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn'];
+  const proc = new ManagedProcess('front-proxy', envoyBin(), args, join(options.dir, 'front-proxy.log'));
+  try {
+    await proc.waitUntil(`front proxy admin /ready == LIVE on port ${options.adminPort}`, async () => {
+      const res = await httpGet(options.adminPort, '/ready', { timeoutMs: 1000 }).catch(() => undefined);
+      return res?.body.trim() === 'LIVE';
+    });
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+  return proc;
 }
