@@ -23,11 +23,32 @@ export interface AuthorizeOptions {
   readonly facts?: TokenFacts | undefined;
 }
 
+/** One check on its way through the pipeline, once its policy and token are known. */
+interface Check {
+  readonly req: AuthzRequest;
+  readonly runtime: Runtime;
+  readonly policy: CompiledPolicy;
+  readonly token: string;
+  /** The scheme the token came with, under a policy with `dpop` (RFC 9449 §7.1); else undefined. */
+  readonly scheme: string | undefined;
+  readonly nowMs: number;
+  readonly deadline: () => Promise<void>;
+  readonly trace: Trace | undefined;
+}
+
 /**
- * The request pipeline: select the policy, extract the token, verify its signature, check its claims, then
- * build the decision. Never throws: anything unexpected is an InternalError denial.
+ * The request pipeline: select the policy, extract the token, verify its signature, check the sender constraint and
+ * the claims, then build the decision. Never throws and never rejects: anything unexpected is an InternalError
+ * denial. A check that waits for nothing (the token's signature in the token cache, no DPoP proof) is decided
+ * synchronously and the Decision returned as it is: at thousands of checks a second, the promises and microtask turns
+ * of an async pipeline cost as much as the cached check itself. A check that waits (keys, introspection, a DPoP
+ * replay store) returns a promise.
  */
-export async function authorize(req: AuthzRequest, runtime: Runtime, options: AuthorizeOptions): Promise<Decision> {
+export function authorize(
+  req: AuthzRequest,
+  runtime: Runtime,
+  options: AuthorizeOptions,
+): Decision | Promise<Decision> {
   const nowMs = options.nowMs ?? Date.now();
   const trace = options.trace;
   let policy: CompiledPolicy | undefined;
@@ -37,20 +58,41 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     const presented = policy.dpop ? extractDpopToken(req, policy.token, trace) : undefined;
     const token = presented?.token ?? extractToken(req, policy.token, trace);
     const deadline = deadlineAfter(nowMs + options.deadlineMs);
-    const verified = await verifyToken(token, policy, {
-      cache: runtime.cache,
+    const check: Check = { req, runtime, policy, token, scheme: presented?.scheme, nowMs, deadline, trace };
+    const verified = verifyToken(token, policy, { cache: runtime.cache, nowMs, deadline, trace, facts: options.facts });
+    if (!(verified instanceof Promise)) return afterSignature(check, verified);
+    return verified.then(
+      (v) => afterSignature(check, v),
+      (err: unknown) => denied(err, check.policy, trace),
+    );
+  } catch (err) {
+    return denied(err, policy, trace);
+  }
+}
+
+/** Sender constraint (RFC 9449): the DPoP proof, or the refusal of a DPoP-bound token without one; then the claims. */
+function afterSignature(check: Check, verified: VerifiedToken): Decision | Promise<Decision> {
+  try {
+    const { nowMs, deadline, trace } = check;
+    const dpop = checkDpop(check.req, check.token, check.scheme, verified.jws.payload, check.policy.dpop, {
       nowMs,
       deadline,
       trace,
-      facts: options.facts,
     });
-    // Sender constraint (RFC 9449): the DPoP proof, or the refusal of a DPoP-bound token without one.
-    const dpop = checkDpop(req, token, presented?.scheme, verified.jws.payload, policy.dpop, {
-      nowMs,
-      deadline,
-      trace,
-    });
-    if (dpop) await dpop;
+    if (!dpop) return judge(check, verified);
+    return dpop.then(
+      () => judge(check, verified),
+      (err: unknown) => denied(err, check.policy, trace),
+    );
+  } catch (err) {
+    return denied(err, check.policy, check.trace);
+  }
+}
+
+/** The claims, the certificate binding, revocation and the rules, none of which waits; then the decision. */
+function judge(check: Check, verified: VerifiedToken): Decision {
+  const { req, runtime, policy, nowMs, trace } = check;
+  try {
     checkClaims(verified.jws.payload, policy, nowMs, trace);
     checkCertificateBinding(req, verified.jws.payload, policy.certificateBinding, trace);
     checkRevocation(verified, runtime, trace);
@@ -58,14 +100,19 @@ export async function authorize(req: AuthzRequest, runtime: Runtime, options: Au
     const wouldDeny = policy.rules && applyRules(policy.rules, policy.name, req, verified.jws.payload, trace);
     return allow(policy, verified, wouldDeny === undefined ? undefined : deny('RuleDenied', wouldDeny, policy));
   } catch (err) {
-    const denial =
-      err instanceof AuthzError
-        ? deny(err.reason, err.message, policy)
-        : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
-    if (trace) trace({ step: failedStep(err), ok: false, detail: denial.detail });
-    if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
-    return denial;
+    return denied(err, policy, trace);
   }
+}
+
+/** Any failure as its denial; under a report-only policy, an allow that says what would have been denied. */
+function denied(err: unknown, policy: CompiledPolicy | undefined, trace: Trace | undefined): Decision {
+  const denial =
+    err instanceof AuthzError
+      ? deny(err.reason, err.message, policy)
+      : deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, policy);
+  if (trace) trace({ step: failedStep(err), ok: false, detail: denial.detail });
+  if (policy?.mode === 'report-only' && denial.reason !== 'InternalError') return reportOnly(policy, denial);
+  return denial;
 }
 
 function checkRevocation(verified: VerifiedToken, runtime: Runtime, trace?: Trace): void {

@@ -31,35 +31,52 @@ export interface VerifiedToken {
 /**
  * Checks the token's signature against the policy's keys, or has the policy's introspection endpoint judge it.
  * Only this step: time and claim rules are claims.ts, for a JWT's claims and an introspection answer's alike.
+ * A signature found in the token cache is answered synchronously (see authorize.ts); anything else returns a promise.
  */
-export async function verifyToken(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<VerifiedToken> {
+export function verifyToken(
+  token: string,
+  policy: CompiledPolicy,
+  ctx: VerifyContext,
+): VerifiedToken | Promise<VerifiedToken> {
   // RFC 7662: an opaque token (not a compact JWS or JWE), or any token with applyTo: all, is the endpoint's to judge.
   if (policy.introspection?.handles(token)) return policy.introspection.verify(token, ctx);
-  const verified = await verifyJws(token, policy, ctx);
+  const verified = cachedSignature(token, policy, ctx) ?? verifyJws(token, policy, ctx);
+  const required = policy.requireTokenType;
+  if (required === undefined) return verified;
   // RFC 9068 §4: checked on every use, cached or not, since the token cache is shared by policies.
-  if (policy.requireTokenType !== undefined) checkTokenType(verified.jws.header, policy.requireTokenType, ctx.trace);
-  return verified;
+  const typed = (v: VerifiedToken): VerifiedToken => {
+    checkTokenType(v.jws.header, required, ctx.trace);
+    return v;
+  };
+  return verified instanceof Promise ? verified.then(typed) : typed(verified);
 }
 
 /**
- * The signature step for a JWT. The `jku`, `x5u` and `jwk` header parameters are never read, so a token cannot
- * choose its own key.
+ * A token verified earlier, from the token cache. Encrypted tokens are never cached: a hit would skip the
+ * decryption-key check of the next policy.
+ */
+function cachedSignature(token: string, policy: CompiledPolicy, ctx: VerifyContext): VerifiedToken | undefined {
+  if (policy.decryptionKeys.length > 0 && isCompactJwe(token)) return undefined;
+  const cached = ctx.cache.get(token, ctx.nowMs);
+  // The key must still belong to a source this policy binds to the token's issuer (RFC 8725 §3.8).
+  if (!cached || !policy.algorithms.has(cached.jws.alg) || !policy.keyTrustedFor(cached.key, cached.jws.payload.iss)) {
+    return undefined;
+  }
+  ctx.trace?.({
+    step: 'signature',
+    ok: true,
+    detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)`,
+  });
+  if (ctx.facts) noteToken(ctx.facts, cached.jws, true);
+  return { jws: cached.jws, key: cached.key };
+}
+
+/**
+ * The signature step for a JWT not in the token cache. The `jku`, `x5u` and `jwk` header parameters are never read,
+ * so a token cannot choose its own key.
  */
 async function verifyJws(token: string, policy: CompiledPolicy, ctx: VerifyContext): Promise<VerifiedToken> {
   const encrypted = policy.decryptionKeys.length > 0 && isCompactJwe(token);
-  if (!encrypted) {
-    const cached = ctx.cache.get(token, ctx.nowMs);
-    // The key must still belong to a source this policy binds to the token's issuer (RFC 8725 §3.8).
-    if (cached && policy.algorithms.has(cached.jws.alg) && policy.keyTrustedFor(cached.key, cached.jws.payload.iss)) {
-      ctx.trace?.({
-        step: 'signature',
-        ok: true,
-        detail: `${cached.jws.alg}, key ${cached.key.kid ?? '(no kid)'}: verified earlier (token cache)`,
-      });
-      if (ctx.facts) noteToken(ctx.facts, cached.jws, true);
-      return { jws: cached.jws, key: cached.key };
-    }
-  }
   const signed = encrypted ? await decryptToSigned(token, policy, ctx) : token;
   if (typeof signed !== 'string') return signed;
   const jws = decodeJws(signed);

@@ -19,23 +19,32 @@ export function createCheckHandler(deps: CheckServiceDeps) {
     callback: sendUnaryData<CheckResponseMessage>,
     started: bigint = process.hrtime.bigint(),
   ): void => {
-    void decide(call, deps)
-      .then(({ decision, requestId, span }) => {
-        let response: CheckResponseMessage;
-        try {
-          response = toCheckResponse(decision);
-        } catch (err) {
-          decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
-          response = toCheckResponse(decision);
-        }
-        callback(null, response);
-        recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, span);
-      })
-      .catch((err: unknown) => {
-        // decide never rejects, so only answering or recording can get here; an unhandled rejection would end the
-        // process.
-        deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
-      });
+    const respond = ({ decision, requestId, span }: Outcome): void => {
+      let response: CheckResponseMessage;
+      try {
+        response = toCheckResponse(decision);
+      } catch (err) {
+        decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
+        response = toCheckResponse(decision);
+      }
+      callback(null, response);
+      recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, span);
+    };
+    // decide never throws nor rejects, so only answering or recording can fail; an unhandled rejection would end
+    // the process.
+    const failed = (err: unknown): void => {
+      deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'recording a check failed');
+    };
+    // A check that waits for nothing (a cached token) is answered at once, without a promise (authorize.ts).
+    const outcome = decide(call, deps);
+    if (outcome instanceof Promise) void outcome.then(respond).catch(failed);
+    else {
+      try {
+        respond(outcome);
+      } catch (err) {
+        failed(err);
+      }
+    }
   };
 }
 
@@ -49,10 +58,10 @@ interface Outcome {
   readonly span?: CheckSpan | undefined;
 }
 
-async function decide(
+function decide(
   call: ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
   deps: CheckServiceDeps,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   let requestId: string | undefined;
   let span: CheckSpan | undefined;
   try {
@@ -62,14 +71,21 @@ async function decide(
     // Envoy's ext_authz client puts its span's context in the call's metadata; the CheckRequest's headers carry the
     // downstream request's own (when allowed_headers lets them through).
     span = deps.tracer?.startCheck('grpc', [metadataCarrier(call.metadata), headersCarrier(req.headers)]);
-    return { decision: await authorizeTraced(req, runtime, deps.log, undefined, span), requestId, span };
+    const decision = authorizeTraced(req, runtime, deps.log, undefined, span);
+    if (!(decision instanceof Promise)) return { decision, requestId, span };
+    const known = { requestId, span };
+    return decision.then(
+      (d) => ({ decision: d, ...known }),
+      (err: unknown) => unexpected(err, known.requestId, known.span),
+    );
   } catch (err) {
-    return {
-      decision: deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined),
-      requestId,
-      span,
-    };
+    return unexpected(err, requestId, span);
   }
+}
+
+function unexpected(err: unknown, requestId: string | undefined, span: CheckSpan | undefined): Outcome {
+  const detail = `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+  return { decision: deny('InternalError', detail, undefined), requestId, span };
 }
 
 /** Counts and logs a gRPC check's decision (exported for bench/stages.mjs, which times it alone). */

@@ -19,13 +19,19 @@ const OVERLOAD_WARNING_INTERVAL_MS = 10_000;
 
 /**
  * The request handler of the HTTP authorization listener: rebuild the original request, run the same pipeline as
- * gRPC, answer, then count and log the decision as gRPC does. Beyond `maxConcurrentChecks` checks in flight, a
+ * gRPC, answer, then count and log the decision as gRPC does. A check that waits for nothing (a cached token) is
+ * answered before the handler returns. Beyond `maxConcurrentChecks` checks waiting (for keys, introspection), a
  * request is answered 503 at once rather than queued behind them: a proxy reads that as "check failed" and denies.
  */
 export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOptions) {
   const trusted = trustByConnection(options.trusts);
   let inFlight = 0;
   let lastOverloadWarning = 0;
+  const failed = (res: ServerResponse, err: unknown): void => {
+    // check never throws but for answering or recording; an unhandled rejection would end the process.
+    deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'answering an HTTP check failed');
+    if (!res.headersSent) plain(res, 503, 'Service Unavailable. Access token could not be validated.');
+  };
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     // A check never reads a body: node discards any once the answer is sent (requestTimeout bounds how long a
@@ -39,27 +45,33 @@ export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOpt
       }
       return plain(res, 503, 'Service Unavailable. Too many checks in flight.');
     }
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = check(req, res, deps, options, trusted, started);
+    } catch (err) {
+      return failed(res, err);
+    }
+    if (waiting === undefined) return;
     inFlight++;
-    check(req, res, deps, options, trusted, started).then(
+    waiting.then(
       () => inFlight--,
       (err: unknown) => {
         inFlight--;
-        // check never rejects but for answering or recording; an unhandled rejection would end the process.
-        deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'answering an HTTP check failed');
-        if (!res.headersSent) plain(res, 503, 'Service Unavailable. Access token could not be validated.');
+        failed(res, err);
       },
     );
   };
 }
 
-async function check(
+/** Answers the check; a promise only when the decision has to wait. */
+function check(
   req: IncomingMessage,
   res: ServerResponse,
   deps: DecisionDeps,
   options: HttpCheckOptions,
   trusted: (socket: Socket) => boolean,
   started: bigint,
-): Promise<void> {
+): Promise<void> | undefined {
   const headers = headerMap(req.rawHeaders);
   const rebuilt = rebuildRequest({
     method: req.method ?? '',
@@ -70,29 +82,41 @@ async function check(
   });
   if (rebuilt.kind === 'not_found') {
     deps.metrics?.httpRejected.inc({ reason: 'not_found' });
-    return plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
+    plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
+    return undefined;
   }
   const requestId = rebuilt.kind === 'request' ? rebuilt.request.requestId : headers.headers['x-request-id'];
   // The proxy's own trace context: Envoy's http_service client puts its ext_authz span's there.
   const span = deps.tracer?.startCheck('http', [headersCarrier(headers.headers)]);
-  let decision: Decision;
+  // After an Upgrade request node stops parsing the connection; a proxy must not send the next check on it.
+  const close = headers.headers.upgrade !== undefined;
+  const respond = (decision: Decision): void => {
+    try {
+      answer(res, decision, close);
+    } catch (err) {
+      decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
+      if (!res.headersSent) answer(res, decision, close);
+    }
+    recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http', span);
+  };
+  let decision: Decision | Promise<Decision>;
   try {
     if (rebuilt.kind === 'request') {
       const prelude = { step: 'request', ok: true, detail: rebuilt.detail };
-      decision = await authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude, span);
+      decision = authorizeTraced(rebuilt.request, deps.runtime(), deps.log, prelude, span);
     } else decision = deny('PathInvalid', rebuilt.detail, undefined);
   } catch (err) {
-    decision = deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
+    decision = unexpected(err);
   }
-  // After an Upgrade request node stops parsing the connection; a proxy must not send the next check on it.
-  const close = headers.headers.upgrade !== undefined;
-  try {
-    answer(res, decision, close);
-  } catch (err) {
-    decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
-    if (!res.headersSent) answer(res, decision, close);
+  if (!(decision instanceof Promise)) {
+    respond(decision);
+    return undefined;
   }
-  recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http', span);
+  return decision.then(respond, (err: unknown) => respond(unexpected(err)));
+}
+
+function unexpected(err: unknown): Decision {
+  return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
 }
 
 /**

@@ -28,15 +28,16 @@ export interface DecisionDeps {
 /**
  * `authorize` on the runtime's deadline. At debug, the same trace `tokengate explain` prints goes into one line per
  * check, after `prelude` (what the transport did to rebuild the request, e.g. which forwarded headers it read).
- * With a `span` (tracing on), the pipeline runs inside it and notes the token's facts on it.
+ * With a `span` (tracing on), the pipeline runs inside it and notes the token's facts on it. Like `authorize`, a
+ * check that waits for nothing is answered synchronously, without a promise (tracing and debug aside).
  */
-export async function authorizeTraced(
+export function authorizeTraced(
   req: AuthzRequest,
   runtime: Runtime,
   log: Logger,
   prelude?: TraceStep,
   span?: CheckSpan,
-): Promise<Decision> {
+): Decision | Promise<Decision> {
   const deadlineMs = runtime.config.server.checkDeadlineMs;
   if (span) return span.run(() => authorizeLogged(req, runtime, log, prelude, { deadlineMs, facts: span.facts }));
   if (!log.isLevelEnabled('debug')) return authorize(req, runtime, { deadlineMs });
