@@ -30,6 +30,18 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     TOKENGATE_CONFIG=/etc/tokengate/tokengate.yaml
+# The process's memory budget, read by npm start, the soak, the footprint and the bench (scripts/node_runtime.mjs):
+# - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own malloc arena (up to 8 per core), and V8's GC
+#   helper threads and libuv's pool all allocate: RSS carried ~8-12 MiB of half-empty arenas (bench/RESULTS.md,
+#   "Footprint").
+# - --max-old-space-size=64 tells V8 the budget: it then keeps the old generation's next GC at most halfway between
+#   the live heap and 64 MB, where growth alone (--heap-growing-percent below) lets it reach 3x the live heap. With a
+#   full token cache (~22 MB live) V8 committed ~65 MiB and peak RSS passed 128 MiB; with the cap it stays under
+#   ~50 MiB. Live data fits well under it: the token cache holds at most 16 MiB (src/authz/token_cache.ts); the
+#   introspection and DPoP caches, when configured, up to 16 MiB each more: raise it with the pod's memory limit
+#   (README, "Sizing"). In NODE_OPTIONS so that a Deployment can set it beside the limit (deploy/base does).
+ENV MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS=--max-old-space-size=64
 WORKDIR /app
 # Everything is owned by root and read-only to the process: the container runs with readOnlyRootFilesystem
 # and tokengate writes nothing but its Unix socket (into a mounted volume) and logs (stdout).
@@ -48,5 +60,5 @@ EXPOSE 9090
 # doubled GC time per check (measured with --trace-gc over 60k checks). --heap-growing-percent=200 fixes the old
 # generation's growth between full GCs at 3x the live heap (V8 picks up to 4x): peak RSS drops by about 25 MB for
 # two more full GCs of ~15 ms in 10 s at full load (6 instead of 4 in one --trace-gc run); 150 % cost throughput.
-# npm run bench reads these flags.
+# npm start, the soak, the footprint and the bench read these flags (scripts/node_runtime.mjs).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "dist/cli.js", "serve"]

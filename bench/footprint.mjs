@@ -7,7 +7,8 @@
 //   FOOTPRINT_RUNS=15 node bench/footprint.mjs
 //   FOOTPRINT_DIST=/other/checkout/dist node bench/footprint.mjs   # measure another build the same way
 //
-// Prints a JSON object: medians (and min/max) of ready ms and idle RSS MB for tokengate and for bare node.
+// Prints a JSON object: medians (and min/max) of ready ms, idle RSS and the start-up peak (VmHWM) in MiB, for
+// tokengate and for bare node.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +28,11 @@ const { startDevIssuer } = await import(join(DIST, 'dev_issuer', 'dev_issuer.js'
 const { freePorts } = await import(join(ROOT, 'dist', 'testkit', 'ports.js'));
 const { waitFor, sleep } = await import(join(ROOT, 'dist', 'testkit', 'wait.js'));
 
+/** VmRSS (now) and VmHWM (the high-water mark since the process started) in MiB. */
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024;
+  const mib = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)[1]) / 1024;
+  return { rssMb: mib('VmRSS'), peakRssMb: mib('VmHWM') };
 }
 
 /** Starts a process, times it to ready, and reads its RSS a second later (a pause, not readiness), then stops it. */
@@ -40,7 +43,7 @@ async function measure(start, untilReady) {
     await untilReady(child);
     const readyMs = performance.now() - begun;
     await sleep(1000);
-    return { readyMs, rssMb: rssMb(child.pid) };
+    return { readyMs, ...rssMb(child.pid) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -74,7 +77,7 @@ function summary(runs) {
     const round = (v) => Math.round(v * 10) / 10;
     return { median: round(values[Math.floor(values.length / 2)]), min: round(values[0]), max: round(values.at(-1)) };
   };
-  return { readyMs: stat('readyMs'), idleRssMb: stat('rssMb') };
+  return { readyMs: stat('readyMs'), idleRssMb: stat('rssMb'), startPeakRssMb: stat('peakRssMb') };
 }
 
 const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://footprint' });

@@ -2,7 +2,7 @@
 export interface NodeRuntime {
   /** Node flags between `node` and the script in the image's ENTRYPOINT. */
   flags: string[];
-  /** The MALLOC_* variables of the image's ENV instructions. */
+  /** The MALLOC_* variables and NODE_OPTIONS of the image's ENV instructions. */
   env: Record<string, string>;
 }
 

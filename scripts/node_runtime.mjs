@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The Node runtime tokengate runs with, defined in one place: the image's Dockerfile. Its ENTRYPOINT holds the node
-// flags (everything between `node` and the script) and its ENV instructions the allocator settings (MALLOC_*), and
+// flags (everything between `node` and the script) and its ENV instructions the memory settings (MALLOC_*, and
+// NODE_OPTIONS, which a Deployment may override beside its memory limit), and
 // everything that starts tokengate to measure or demonstrate it reads them from there: `npm start` (through this
 // file), the soak (scripts/soak), the footprint and the bench (bench/). So every figure describes what the image runs.
 //
@@ -25,7 +26,8 @@ function instructions(text) {
 
 /**
  * { flags, env } of the image: flags from the exec-form ENTRYPOINT ["node", ...flags, "dist/cli.js", ...], env the
- * MALLOC_* variables of its ENV instructions (glibc reads them at process start: they cannot be set from inside).
+ * MALLOC_* variables (glibc reads them at process start: they cannot be set from inside) and NODE_OPTIONS of its ENV
+ * instructions.
  */
 export function imageNodeRuntime(dockerfile = join(ROOT, 'Dockerfile')) {
   const all = instructions(readFileSync(dockerfile, 'utf8'));
@@ -38,7 +40,7 @@ export function imageNodeRuntime(dockerfile = join(ROOT, 'Dockerfile')) {
   const env = {};
   for (const { args } of all.filter((i) => i.cmd === 'ENV')) {
     for (const [, key, value] of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) {
-      if (key.startsWith('MALLOC_')) env[key] = value.replace(/^"|"$/g, '');
+      if (key.startsWith('MALLOC_') || key === 'NODE_OPTIONS') env[key] = value.replace(/^"|"$/g, '');
     }
   }
   return { flags: argv.slice(1, script), env };

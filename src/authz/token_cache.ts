@@ -16,9 +16,14 @@ export interface TokenCacheOptions {
   readonly maxTtlMs: number;
 }
 
+/**
+ * 16 MiB: the live heap of a full cache must fit the image's --max-old-space-size=64 beside the ~16 MB tokengate
+ * needs anyway (Dockerfile). 10,000 soak-sized tokens (372 characters) are ~8 MB of heap and count 12.7 MiB here;
+ * tokens of 2-3 KiB fill the bytes first (~2,500-3,600 entries).
+ */
 export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = {
   maxEntries: 10_000,
-  maxBytes: 32 * 1024 * 1024,
+  maxBytes: 16 * 1024 * 1024,
   maxTtlMs: 300_000,
 };
 

@@ -18,31 +18,32 @@ function dockerfile(text: string): string {
 }
 
 describe('imageNodeRuntime', () => {
-  it("reads the repository Dockerfile's ENTRYPOINT flags and MALLOC_* settings", () => {
+  it("reads the repository Dockerfile's ENTRYPOINT flags and its MALLOC_* and NODE_OPTIONS settings", () => {
     const runtime = imageNodeRuntime();
     const entrypoint = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
       .split('\n')
       .find((l) => l.startsWith('ENTRYPOINT '))!;
     expect(['node', ...runtime.flags, 'dist/cli.js', 'serve']).toEqual(JSON.parse(entrypoint.slice(11)));
     expect(runtime.flags.length).toBeGreaterThan(0);
-    expect(Object.keys(runtime.env).every((k) => k.startsWith('MALLOC_'))).toBe(true);
+    expect(Object.keys(runtime.env).every((k) => k.startsWith('MALLOC_') || k === 'NODE_OPTIONS')).toBe(true);
+    expect(runtime.env.NODE_OPTIONS).toMatch(/^--max-old-space-size=\d+$/);
   });
 
-  it('joins continued ENV lines, keeps only MALLOC_* variables, takes the last ENTRYPOINT', () => {
+  it('joins continued ENV lines, keeps only MALLOC_* and NODE_OPTIONS, takes the last ENTRYPOINT', () => {
     const file = dockerfile(
       [
         'FROM node:22 AS runtime',
         'ENV NODE_ENV=production \\',
         '    MALLOC_ARENA_MAX=2 \\',
         '    TOKENGATE_CONFIG=/etc/tokengate/tokengate.yaml',
-        'ENV MALLOC_TRIM_THRESHOLD_="131072"',
+        'ENV MALLOC_TRIM_THRESHOLD_="131072" NODE_OPTIONS="--max-old-space-size=96"',
         'ENTRYPOINT ["node", "dist/cli.js", "serve"]',
         'ENTRYPOINT ["node", "--max-semi-space-size=4", "--stack-size=900", "dist/cli.js", "serve"]',
       ].join('\n'),
     );
     expect(imageNodeRuntime(file)).toEqual({
       flags: ['--max-semi-space-size=4', '--stack-size=900'],
-      env: { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' },
+      env: { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072', NODE_OPTIONS: '--max-old-space-size=96' },
     });
   });
 
