@@ -70,6 +70,8 @@ export const NODE_FLAGS =
   env.BENCH_NODE_FLAGS !== undefined ? env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : RUNTIME.flags;
 // In this process's environment, so every node child inherits them (glibc reads them when a process starts).
 for (const [k, v] of Object.entries(RUNTIME.env)) env[k] ??= v;
+/** `K=V` for each of them as the node children get it, for the command lines in RESULTS.md. */
+export const NODE_ENV_ASSIGNMENTS = Object.keys(RUNTIME.env).map((k) => `${k}=${env[k]}`);
 
 export const BIN = {
   ghz: env.GHZ_BIN ?? join(GOBIN, 'ghz'),

@@ -76,14 +76,14 @@ export function setupSections(R, p, targets) {
 
   p('## Method', '');
   const sets = R.data?.sets ?? {};
-  // The node flags tokengate ran with (the image's ENTRYPOINT flags, see bench.mjs NODE_FLAGS), from its command line.
-  const tgFlags =
-    /\bnode((?: --\S+)*) \S*dist\/cli\.js serve/.exec(
-      (R.commands ?? []).find((c) => c.kind === 'server:tokengate')?.cmd ?? '',
-    )?.[1] ?? '';
+  // The node flags tokengate ran with (the image's ENTRYPOINT flags, see bench.mjs NODE_FLAGS), from its command line,
+  // and the image's memory settings in its environment (MALLOC_ARENA_MAX, NODE_OPTIONS) recorded before it.
+  const tgCmd = (R.commands ?? []).find((c) => c.kind === 'server:tokengate')?.cmd ?? '';
+  const tgFlags = /\bnode((?: --\S+)*) \S*dist\/cli\.js serve/.exec(tgCmd)?.[1] ?? '';
+  const tgEnv = (tgCmd.match(/^(?:(?:MALLOC_\w+|NODE_OPTIONS)=\S+ )+/)?.[0] ?? '').trim();
   p(
     `- Systems: **ceiling** = \`bench/ceiling_server.mjs\` (grpc-js, tokengate's protos/loader options/server options, answers OK to everything); ` +
-      `**tokengate** = \`node${tgFlags} dist/cli.js serve\`${tgFlags ? " (the node flags of the image's ENTRYPOINT; the ceiling runs with them too)" : ''} (config: \`bench/out/tokengate.yaml\`, one policy: OIDC discovery + JWKS from a loopback issuer, audience, \`scp\` must contain \`${R.data?.scope}\`, one claim header; log level \`${C.tgLogLevel}\`, log lines to /dev/null); ` +
+      `**tokengate** = \`${tgEnv ? `${tgEnv} ` : ''}node${tgFlags} dist/cli.js serve\`${tgFlags ? " (the node flags of the image's ENTRYPOINT and the memory settings of its ENV; the ceiling runs with them too)" : ''} (config: \`bench/out/tokengate.yaml\`, one policy: OIDC discovery + JWKS from a loopback issuer, audience, \`scp\` must contain \`${R.data?.scope}\`, one claim header; log level \`${C.tgLogLevel}\`, log lines to /dev/null); ` +
       `**OPA-Envoy** = opa-envoy-plugin with \`bench/opa/policy.rego\` (\`io.jwt.decode_verify\` against the same JWKS, same issuer/audience/scope rule, same claim header; io.jwt cache on, 10,000 entries).`,
     `- Load: ghz ${R.versions.ghz}, \`-c ${C.concurrency}\`, \`--connections 1\`, \`-z ${C.duration}\`, \`--skipFirst ${C.skipFirst}\`, data as ${C.ghzData === 'bin' ? 'count-delimited protobuf (`-B`, the same requests as the JSON `--data-file` arrays, which ghz would otherwise convert from JSON on every first use)' : 'JSON arrays (`--data-file`)'}; ` +
       `server pinned to CPU ${C.serverCpu}, ghz to CPU ${C.clientCpu} (\`taskset\`). Each run: fresh server process, warm-up ghz run of ${C.warmup} on a disjoint token set (not measured), measured run; **median of ${C.runs} run(s)**, runs of the systems interleaved.`,

@@ -1,7 +1,7 @@
 // The systems under test (the allow-all ceiling, tokengate, OPA-Envoy): started, checked once, asked for counters.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, CFG, DATA, HERE, NODE_FLAGS, OUT, PORTS, ROOT, pinArgs } from './config.mjs';
+import { BIN, CFG, DATA, HERE, NODE_ENV_ASSIGNMENTS, NODE_FLAGS, OUT, PORTS, ROOT, pinArgs } from './config.mjs';
 import { recordCommand, startChild } from './children.mjs';
 import { INTROSPECTION_CLIENT } from './issuer.mjs';
 import { benchRules } from './rules.mjs';
@@ -118,7 +118,11 @@ export async function startSystem(ctx, system, { pinned = true, workers = 1, por
     await child.waitUntil(`${label} /health?plugins`, health, { intervalMs: 20 });
     await child.waitUntil(`${label} gRPC port`, () => portInUse(port), { intervalMs: 20 });
   } else throw new Error(`unknown system ${system}`);
-  recordCommand(`server:${system}${workers > 1 ? `:workers${workers}` : ''}${pinned ? '' : ':unpinned'}`, child.argv);
+  const node = system !== 'opa' ? NODE_ENV_ASSIGNMENTS : []; // the image's memory settings, inherited (config.mjs)
+  recordCommand(`server:${system}${workers > 1 ? `:workers${workers}` : ''}${pinned ? '' : ':unpinned'}`, [
+    ...node,
+    ...child.argv,
+  ]);
   return { name: label, system, pid: child.pid, address, child, stop: () => child.stop('SIGTERM', 3000) };
 }
 
