@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkCertificateBinding, compileCertificateBinding } from '../../src/authz/certificate_binding.js';
 import type { AuthzRequest } from '../../src/authz/request.js';
+import { AuthzError } from '../../src/errors.js';
 import { fromPem } from '../../src/mtls/certificate.js';
 import { certificateFromClientCertHeader } from '../../src/mtls/client_cert_header.js';
 import { presentedCertificate } from '../../src/mtls/presented_certificate.js';
@@ -156,5 +159,54 @@ describe('RFC 9440 Client-Cert', () => {
     expect(Buffer.from('AAAAAB==', 'base64')).toEqual(Buffer.from('AAAAAA==', 'base64'));
     expect(certificateFromClientCertHeader(':AAAAAB==:')).toEqual({ kind: 'malformed', detail: 'not canonical base64' });
     expect(certificateFromClientCertHeader(':AAAAAA==:')).toEqual({ kind: 'malformed', detail: 'not an X.509 certificate' });
+  });
+});
+
+describe('bad input never throws (fast-check)', () => {
+  // Fragments that reach every branch of the parsers: separators, quotes, escapes, percent-encoding, PEM armour.
+  const fragment = fc.constantFrom(
+    'Cert=', 'Hash=', 'By=', ';', ',', '=', '"', '\\', '%', '%0A', '%E0%A4', ':', ' ', '\t',
+    '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----', 'MII', 'AAAA', '==',
+  );
+  const hostile = fc.oneof(
+    fc.string({ maxLength: 200 }),
+    fc.array(fc.oneof(fragment, fc.string({ maxLength: 8 })), { maxLength: 30 }).map((parts) => parts.join('')),
+    fc.constant(alice.urlEncodedPem).chain((pem) => fc.integer({ min: 0, max: pem.length }).map((i) => pem.slice(0, i))),
+  );
+
+  it('every source answers none, certificate or malformed for any header or peer value', () => {
+    fc.assert(
+      fc.property(hostile, (value) => {
+        const req = request({ 'x-forwarded-client-cert': value, 'client-cert': value }, value);
+        for (const source of ['peer', 'xfcc', 'client-cert'] as const) {
+          expect(['none', 'certificate', 'malformed']).toContain(presentedCertificate(req, source).kind);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('checkCertificateBinding on any cnf (fast-check)', () => {
+  it('passes or denies CertificateBindingMismatch, and passes a bound token only with its certificate', () => {
+    const binding = compileCertificateBinding({ source: 'peer', required: false });
+    const cnf = fc.oneof(fc.anything(), fc.record({ 'x5t#S256': fc.oneof(fc.anything(), fc.constant(alice.thumbprint)) }));
+    fc.assert(
+      fc.property(cnf, fc.constantFrom(undefined, alice.urlEncodedPem, bob.urlEncodedPem, 'junk'), (value, peer) => {
+        let outcome: string;
+        try {
+          checkCertificateBinding(request({}, peer), { cnf: value }, binding);
+          outcome = 'pass';
+        } catch (err) {
+          expect(err).toBeInstanceOf(AuthzError);
+          outcome = (err as AuthzError).reason;
+        }
+        expect(['pass', 'CertificateBindingMismatch']).toContain(outcome);
+        // A JSON claim is never undefined: a member holding undefined is absent.
+        const bound = value !== null && typeof value === 'object' && (value as Record<string, unknown>)['x5t#S256'] !== undefined;
+        if (bound && outcome === 'pass') expect(peer).toBe(alice.urlEncodedPem);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
