@@ -209,6 +209,13 @@ describe('DPoP proofs (RFC 9449) with tokens from oidc-provider', () => {
     expect(responseHeader(strict.res, 'www-authenticate')).toBe('DPoP error="invalid_token", algs="ES256"');
   });
 
+  it('a proof beside a Bearer token is refused (stricter than RFC 9449, which leaves it open: never ignored)', async () => {
+    const proof = dpopProof(key, { token: unbound });
+    const { reason, detail } = await check({ authorization: `Bearer ${unbound}`, dpop: proof });
+    expect(reason).toBe('DpopProofInvalid');
+    expect(detail).toContain('a DPoP header came with a Bearer token');
+  });
+
   it('the DPoP scheme with an unbound token is refused, and a missing token gets both challenges', async () => {
     const proof = dpopProof(key, { token: unbound });
     expect((await check({ authorization: `DPoP ${unbound}`, dpop: proof })).reason).toBe('DpopBindingMismatch');
