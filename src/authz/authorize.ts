@@ -89,12 +89,14 @@ function afterSignature(check: Check, verified: VerifiedToken): Decision | Promi
   }
 }
 
-/** The claims, the certificate binding, revocation and the rules, none of which waits; then the decision. */
+/** The certificate binding, the claims, revocation and the rules, none of which waits; then the decision. */
 function judge(check: Check, verified: VerifiedToken): Decision {
   const { req, runtime, policy, nowMs, trace } = check;
   try {
-    checkClaims(verified.jws.payload, policy, nowMs, trace);
+    // Sender constraint before the claims, as DPoP's: without its certificate, a bound token says nothing (401),
+    // not even which scope it lacks (403).
     checkCertificateBinding(req, verified.jws.payload, policy.certificateBinding, trace);
+    checkClaims(verified.jws.payload, policy, nowMs, trace);
     checkRevocation(verified, runtime, trace);
     // Authorization after authentication: a revoked or expired token is a 401 before any rule is asked.
     const wouldDeny = policy.rules && applyRules(policy.rules, policy.name, req, verified.jws.payload, trace);

@@ -25,6 +25,7 @@ const CONFIG = `policies:${[
   policy('xfcc', '{ source: xfcc }'),
   policy('client-cert', '{ source: client-cert }'),
   `${policy('report', '{ source: peer }')}\n    mode: report-only`,
+  policy('scoped', '{ source: peer }').replace('audiences:', 'requiredClaims: [{ name: scp, values: [orders.read] }]\n      audiences:'),
 ].join('')}
 `;
 
@@ -136,6 +137,15 @@ describe('the peer certificate (include_peer_certificate)', () => {
     }
     // A cnf with only a DPoP jkt is not certificate-bound: sent as Bearer, it is the DPoP step that refuses it.
     expect(reasonOf(await check('/peer', await sign({ jkt: 'abc' }), { peer: alice }))).toBe('DpopBindingMismatch');
+  });
+
+  it('checked before the claims: a bound token without its certificate is 401, not 403 for a scope it lacks', async () => {
+    const token = await boundTo(alice);
+    expectMismatch(await check('/scoped', token, { peer: bob }));
+    // With its certificate, the same token gets as far as the scope rule.
+    const res = await check('/scoped', token, { peer: alice });
+    expect(res.denied_response?.status.code).toBe(403);
+    expect(reasonOf(res)).toBe('TokenClaimNotFound');
   });
 
   it('report-only: the mismatch is a would-deny, the request passes', async () => {
