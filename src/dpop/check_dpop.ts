@@ -6,6 +6,7 @@ import { AuthzError } from '../errors.js';
 import type { CompiledDpop } from './compile.js';
 import { proofHtu, requestHtu } from './htu.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
+import type { ClaimResult } from './replay_cache.js';
 import { replayKey } from './replay_store.js';
 
 export interface DpopContext {
@@ -20,7 +21,8 @@ const MAX_JTI_LENGTH = 256;
 
 /**
  * The sender-constraint step for DPoP (RFC 9449), after the token is verified. Returns undefined when there is
- * nothing to wait for (no proof to check), so a policy without DPoP pays no await.
+ * nothing to wait for (no proof, or a proof checked at once: its key's thumbprint known, an in-process replay cache),
+ * so the check stays synchronous; a promise when it waits (a new key's thumbprint, the primary, Redis).
  *
  * - §7.2: a DPoP-bound token (`cnf.jkt`) is never accepted as a bearer token, whatever the policy says; a policy
  *   without `dpop:` cannot check its proof, so it refuses it too.
@@ -67,14 +69,17 @@ function boundThumbprint(claims: Readonly<Record<string, unknown>>): string | un
   return jkt;
 }
 
-/** §4.3: the checks of the proof against this request and this token, then the replay check last. */
-async function verifyRequestProof(
+/**
+ * §4.3: the checks of the proof against this request and this token, then the replay check last. Synchronous when
+ * nothing needs waiting for (the key's thumbprint known, an in-process replay cache): undefined then, else a promise.
+ */
+function verifyRequestProof(
   req: AuthzRequest,
   token: string,
   jkt: string,
   dpop: CompiledDpop,
   ctx: DpopContext,
-): Promise<void> {
+): Promise<void> | undefined {
   // §4.3 step 1: exactly one DPoP header. Envoy joins repeated headers with a comma, which no JWS contains.
   const header = Object.hasOwn(req.headers, 'dpop') ? req.headers.dpop!.replace(/^[ \t]+|[ \t]+$/g, '') : '';
   if (header === '') throw invalid('no DPoP header (RFC 9449 §4.3: the DPoP scheme needs a proof)');
@@ -102,15 +107,22 @@ async function verifyRequestProof(
   if (claims.ath !== ath) {
     throw invalid(claims.ath === undefined ? 'the proof has no ath' : "the proof's ath is not the hash of this token");
   }
-  // §6.1, RFC 7638: the token is bound to the proof's key.
-  const thumbprint = proof.key.thumbprint ?? (await thumbprintOf(proof));
-  if (thumbprint !== jkt) throw binding("the proof's key is not the one the token is bound to (cnf.jkt)");
-  await checkReplay(thumbprint, jti, claims.iat as number, dpop, ctx);
-  ctx.trace?.({
-    step: 'dpop',
-    ok: true,
-    detail: `${proof.jws.alg} proof verified for ${req.method} ${shortUri(htu)}; key matches cnf.jkt; jti first use`,
-  });
+  const passed = () =>
+    ctx.trace?.({
+      step: 'dpop',
+      ok: true,
+      detail: `${proof.jws.alg} proof verified for ${req.method} ${shortUri(htu)}; key matches cnf.jkt; jti first use`,
+    });
+  const bindAndClaim = (thumbprint: string): Promise<void> | undefined => {
+    // §6.1, RFC 7638: the token is bound to the proof's key.
+    if (thumbprint !== jkt) throw binding("the proof's key is not the one the token is bound to (cnf.jkt)");
+    const replay = checkReplay(thumbprint, jti, claims.iat as number, dpop, ctx);
+    if (replay) return replay.then(passed);
+    passed();
+    return undefined;
+  };
+  const known = proof.key.thumbprint;
+  return known === undefined ? thumbprintOf(proof).then(bindAndClaim) : bindAndClaim(known);
 }
 
 /** Computed once per key (proof_keys.ts keeps it with the imported key). */
@@ -149,10 +161,20 @@ function checkIat(iat: unknown, dpop: CompiledDpop, nowMs: number): void {
  * §11.1: the jti is accepted once while its proof could pass the iat check, so the entry lives until then. Checked
  * last: a proof refused for any other reason does not take a place in the store.
  */
-async function checkReplay(thumbprint: string, jti: string, iat: number, dpop: CompiledDpop, ctx: DpopContext) {
+function checkReplay(
+  thumbprint: string,
+  jti: string,
+  iat: number,
+  dpop: CompiledDpop,
+  ctx: DpopContext,
+): Promise<void> | undefined {
   const expiresAtMs = Math.max(iat * 1000 + dpop.iatPastMs, ctx.nowMs + 1);
   const claim = dpop.replay.claim(replayKey(thumbprint, jti), expiresAtMs, ctx.nowMs);
-  const result = typeof claim === 'string' ? claim : await Promise.race([claim, ctx.deadline().then(() => 'late')]);
+  if (typeof claim === 'string') return settleClaim(claim, dpop);
+  return Promise.race([claim, ctx.deadline().then(() => 'late' as const)]).then((result) => settleClaim(result, dpop));
+}
+
+function settleClaim(result: ClaimResult | 'late', dpop: CompiledDpop): undefined {
   if (result === 'fresh') return;
   if (result === 'replayed')
     throw new AuthzError('DpopProofReplayed', "the proof's jti was used before (RFC 9449 §11.1)");
