@@ -77,6 +77,7 @@ function request(c: TestCase): AuthzRequest {
     headers: { ':authority': host, ':method': method, ':path': path, ...c.request.headers },
     contextExtensions: c.request.route,
     requestId: undefined,
+    clientCertificate: c.request.clientCertificate,
   };
 }
 
@@ -87,7 +88,8 @@ function claimsFor(c: TestCase, policy: CompiledPolicy, now: number): Record<str
   if (iss !== undefined) defaults.iss = iss;
   const aud = policy.audiences.values().next().value;
   if (aud !== undefined) defaults.aud = aud;
-  const claims = { ...defaults, ...c.claims };
+  const claims: Record<string, unknown> = { ...defaults, ...c.claims };
+  if (c.boundTo !== undefined) claims.cnf = { ...(claims.cnf as object | undefined), 'x5t#S256': c.boundTo };
   return Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== null));
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { DENY_REASONS } from '../errors.js';
+import { readCaseCertificate } from './case_certificate.js';
 import {
   Problems,
   join,
@@ -23,6 +24,8 @@ export interface CaseRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Envoy's context_extensions: `policy` names a policy as a route would. */
   readonly route: Readonly<Record<string, string>>;
+  /** `clientCert: FILE`: the TLS client certificate, as Envoy passes it on (URL-encoded PEM). */
+  readonly clientCertificate?: string | undefined;
 }
 
 export interface Expectation {
@@ -42,6 +45,8 @@ export interface TestCase {
   readonly token: 'signed' | 'none';
   readonly request: CaseRequest;
   readonly expect: Expectation;
+  /** `boundTo: FILE`: the token is certificate-bound to it, `cnf["x5t#S256"]` its thumbprint (RFC 8705 §3.1). */
+  readonly boundTo?: string | undefined;
 }
 
 export interface TestFile {
@@ -54,8 +59,8 @@ export interface TestFile {
 }
 
 const FILE_KEYS = ['config', 'variables', 'defaults', 'cases'];
-const CASE_KEYS = ['name', 'claims', 'token', 'request', 'expect'];
-const REQUEST_KEYS = ['method', 'path', 'host', 'headers', 'route'];
+const CASE_KEYS = ['name', 'claims', 'token', 'request', 'expect', 'boundTo'];
+const REQUEST_KEYS = ['method', 'path', 'host', 'headers', 'route', 'clientCert'];
 const EXPECT_KEYS = ['decision', 'reason', 'policy', 'status', 'upstreamHeaders'];
 
 /** Reads and checks a test file; throws an Error listing every `path: message` problem. */
@@ -68,22 +73,30 @@ export function readTestFile(file: string, configOverride?: string): TestFile {
   const variables = stringMap(root, 'variables', '', problems);
   const defaults = optionalMapping(root, 'defaults', '', problems, ['claims', 'request']) ?? {};
   const defaultClaims = freeMapping(defaults, 'claims', 'defaults', problems) ?? {};
-  const defaultRequest = readRequest(defaults, 'defaults', problems, undefined);
+  const certificate = (o: Raw, key: string, at: string) => readCaseCertificate(o, key, at, dirname(file), problems);
+  const defaultRequest = readRequest(defaults, 'defaults', problems, undefined, certificate);
   if (root.cases === undefined) problems.add('cases', 'is required: list the cases to run');
   const cases = mappingList(root, 'cases', '', problems, CASE_KEYS, (c, path) => {
     const name = requiredString(c, 'name', path, problems);
     const claims = { ...defaultClaims, ...(freeMapping(c, 'claims', path, problems) ?? {}) };
     const token = optionalEnum(c, 'token', path, problems, ['signed', 'none'] as const) ?? 'signed';
-    const request = readRequest(c, path, problems, defaultRequest);
+    const request = readRequest(c, path, problems, defaultRequest, certificate);
     const expected = readExpect(c, path, problems);
-    return name && expected ? { name, claims, token, request, expect: expected } : undefined;
+    const boundTo = certificate(c, 'boundTo', path)?.thumbprint;
+    return name && expected ? { name, claims, token, request, expect: expected, boundTo } : undefined;
   });
   if (problems.list.length > 0) throw new Error(`${file}: invalid test file:\n  ${problems.list.join('\n  ')}`);
   const configPath = configOverride ?? resolve(dirname(file), config!);
   return { file, config: configPath, variables, cases };
 }
 
-function readRequest(o: Raw, path: string, problems: Problems, base: CaseRequest | undefined): CaseRequest {
+function readRequest(
+  o: Raw,
+  path: string,
+  problems: Problems,
+  base: CaseRequest | undefined,
+  certificate: (o: Raw, key: string, at: string) => { urlEncodedPem: string } | undefined,
+): CaseRequest {
   const r = optionalMapping(o, 'request', path, problems, REQUEST_KEYS) ?? {};
   const at = join(path, 'request');
   const headers = stringMap(r, 'headers', at, problems);
@@ -93,6 +106,7 @@ function readRequest(o: Raw, path: string, problems: Problems, base: CaseRequest
     host: optionalString(r, 'host', at, problems) ?? base?.host,
     headers: { ...base?.headers, ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) },
     route: { ...base?.route, ...stringMap(r, 'route', at, problems) },
+    clientCertificate: certificate(r, 'clientCert', at)?.urlEncodedPem ?? base?.clientCertificate,
   };
 }
 
