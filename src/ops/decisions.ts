@@ -76,8 +76,7 @@ export function recordDecision(
   const policy = decision.policy?.name ?? '';
   const verdict = decision.allowed ? (decision.wouldDeny ? 'would_deny' : 'allow') : 'deny';
   const reason = decision.allowed ? (decision.wouldDeny?.reason ?? '') : decision.reason;
-  deps.metrics?.decisions.inc({ policy, decision: verdict, reason, transport });
-  deps.metrics?.checkDuration.observe({ transport }, seconds);
+  deps.metrics?.decisions.count(policy, verdict, reason, transport, seconds);
   const logged = deps.runtime().config.logging.decisions;
   if (!decision.allowed) {
     // Internal errors and missing keys are the operator's problem, not the caller's: always a warning.

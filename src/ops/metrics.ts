@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DecisionMetrics } from './decision_metrics.js';
 import { introspectionMetrics, type IntrospectionMetrics } from '../introspection/metrics.js';
 import type { KeySourceStatus } from '../keys/key_source.js';
 
@@ -10,8 +11,8 @@ export interface MetricsSources {
 /** tokengate's Prometheus metrics, on their own registry so tests and embedders can run several apps in one process. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly decisions: Counter<'policy' | 'decision' | 'reason' | 'transport'>;
-  readonly checkDuration: Histogram<'transport'>;
+  /** tokengate_decisions_total and tokengate_check_duration_seconds. */
+  readonly decisions: DecisionMetrics;
   readonly httpRejected: Counter<'reason'>;
   readonly keyFetches: Counter<'source' | 'result'>;
   readonly jwksKeysSkipped: Counter<'source' | 'reason'>;
@@ -20,19 +21,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    this.decisions = new Counter({
-      name: 'tokengate_decisions_total',
-      help: 'Check decisions by policy, decision (allow, deny, would_deny), reason code and transport (grpc, http).',
-      labelNames: ['policy', 'decision', 'reason', 'transport'],
-      registers,
-    });
-    this.checkDuration = new Histogram({
-      name: 'tokengate_check_duration_seconds',
-      help: 'Time from receiving a check to answering it, by transport (grpc, http).',
-      labelNames: ['transport'],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5],
-      registers,
-    });
+    this.decisions = new DecisionMetrics(registers);
     this.httpRejected = new Counter({
       name: 'tokengate_http_authz_rejected_total',
       help: 'HTTP authorization requests answered without a check, by reason (overloaded, not_found).',
