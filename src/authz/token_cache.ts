@@ -49,6 +49,13 @@ const ENTRY_OVERHEAD_BYTES = 512;
 export class TokenCache {
   readonly #options: TokenCacheOptions;
   readonly #entries = new Map<string, CachedToken>();
+  /**
+   * The same entries by tailHash, the way a hit is found: a Map keyed by the token itself hashes all of its
+   * characters on every lookup, since each request's token is a new string (about 1 µs for a 1 KB token, as much
+   * as the rest of the cache hit). A hit still needs the whole token to be equal; another token with the same
+   * fingerprint is looked up in #entries, and only the latest token of a fingerprint is indexed here.
+   */
+  readonly #byTail = new Map<number, { readonly token: string; readonly entry: CachedToken }>();
   /** Fingerprints of tokens verified once and not admitted yet; cleared when full. */
   readonly #seenOnce = new Set<number>();
   #bytes = 0;
@@ -68,7 +75,8 @@ export class TokenCache {
   }
 
   get(token: string, nowMs: number): CachedToken | undefined {
-    const entry = this.#entries.get(token);
+    const indexed = this.#byTail.get(tailHash(token));
+    const entry = indexed !== undefined && indexed.token === token ? indexed.entry : this.#entries.get(token);
     if (entry === undefined) {
       this.misses += 1;
       return undefined;
@@ -98,12 +106,15 @@ export class TokenCache {
     }
     // The cache keeps claims, not signature material: the small signature and signing-input buffers would each
     // pin an 8 KiB slab of Node's shared buffer pool, so memory would outgrow the byte bound.
-    this.#entries.set(token, { jws: { ...jws, signingInput: NO_BYTES, signature: NO_BYTES }, key, expiresAtMs, bytes });
+    const entry = { jws: { ...jws, signingInput: NO_BYTES, signature: NO_BYTES }, key, expiresAtMs, bytes };
+    this.#entries.set(token, entry);
+    this.#byTail.set(tailHash(token), { token, entry });
     this.#bytes += bytes;
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#byTail.clear();
     this.#seenOnce.clear();
     this.#bytes = 0;
   }
@@ -119,6 +130,8 @@ export class TokenCache {
 
   #delete(token: string, entry: CachedToken): void {
     this.#entries.delete(token);
+    const tail = tailHash(token);
+    if (this.#byTail.get(tail)?.entry === entry) this.#byTail.delete(tail);
     this.#bytes -= entry.bytes;
   }
 }

@@ -35,6 +35,26 @@ describe('TokenCache', () => {
     expect(cache.get('reused', now)?.key).toBe(key);
   });
 
+  it('tells apart tokens whose last 32 characters (the lookup fingerprint) are the same: a hit needs the whole token', () => {
+    const cache = new TokenCache({ maxEntries: 2, maxBytes: 1e9, maxTtlMs: 1e9 });
+    const tail = '.' + 'S'.repeat(40);
+    const [a, b, c] = ['header.payloadA', 'header.payloadB', 'header.payloadC'].map((t) => t + tail);
+    verifiedTwice(cache, a!, { ...jws(exp), payloadSegment: 'A' });
+    verifiedTwice(cache, b!, { ...jws(exp), payloadSegment: 'B' });
+    expect(cache.get(a!, now)?.jws.payloadSegment).toBe('A');
+    expect(cache.get(b!, now)?.jws.payloadSegment).toBe('B');
+    expect(cache.get(c!, now), 'never verified').toBeUndefined();
+    // A sliced string, as a token cut from its header is, finds its entry too.
+    expect(cache.get(`Bearer ${a}`.slice(7), now)?.jws.payloadSegment).toBe('A');
+    // Evicting b (the one the fingerprint points to) leaves a findable; evicting a leaves nothing behind.
+    verifiedTwice(cache, 'other', jws(exp));
+    expect(cache.get(a!, now)).toBeUndefined();
+    expect(cache.get(b!, now)?.jws.payloadSegment).toBe('B');
+    verifiedTwice(cache, 'another', jws(exp));
+    expect(cache.get(b!, now)).toBeUndefined();
+    expect(cache.size).toBe(2);
+  });
+
   it('is bounded by entries, evicting the oldest first', () => {
     const cache = new TokenCache({ maxEntries: 3, maxBytes: 1e9, maxTtlMs: 1e9 });
     for (const t of ['t1', 't2', 't3', 't4']) verifiedTwice(cache, t, jws(exp));
