@@ -34,7 +34,7 @@ export function setupSections(R, p, targets) {
     );
   }
 
-  p('## Targets (issue 6)', '');
+  p('## Targets (issue 6; memory and ready time: issue 23)', '');
   p(table(['Target', 'Measured', 'Bar', 'Result'], targetCells(targets)));
 
   p('## Machine', '');
