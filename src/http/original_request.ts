@@ -16,6 +16,10 @@ import type { HeaderMap } from './header_map.js';
  * once (a proxy that passed on a client's headers of the other kind), one of a pair without the other, a header
  * given twice, or a trusted proxy that sent neither. The host is `X-Forwarded-Host` when a trusted proxy sent it,
  * else `Host`. `X-Forwarded-Proto` is not needed: no policy matches on the scheme.
+ *
+ * The client-certificate headers (`X-Forwarded-Client-Cert`, RFC 9440 `Client-Cert`) are the same kind of claim made
+ * by a proxy, in either form: from a peer that is not a trusted proxy they are dropped before the pipeline sees them,
+ * or a client reaching this listener directly could present any public certificate for a stolen bound token.
  */
 
 /** What the check is about; `detail` says how it was rebuilt, for the debug trace (never the query). */
@@ -45,7 +49,8 @@ const FLAVOURS = [
 ] as const;
 
 export function rebuildRequest(input: RebuildInput): Rebuilt {
-  const { target, headers } = input;
+  const { target } = input;
+  const headers = withoutUntrustedCertificates(input);
   const prefix = input.envoyPathPrefix;
   if (target.startsWith(prefix) && target.charCodeAt(prefix.length) === SLASH) {
     const path = target.slice(prefix.length);
@@ -60,6 +65,17 @@ export function rebuildRequest(input: RebuildInput): Rebuilt {
     return request(input.method, target, headers.headers.host, extensions, headers, detail);
   }
   return forwarded(headers, extensions);
+}
+
+/** RFC 8705 §3 via a proxy: the certificate headers count only when a trusted proxy set them. */
+const CERTIFICATE_HEADERS = ['x-forwarded-client-cert', 'client-cert'] as const;
+
+function withoutUntrustedCertificates(input: RebuildInput): HeaderMap {
+  const { headers } = input;
+  if (!CERTIFICATE_HEADERS.some((name) => headers.headers[name] !== undefined) || input.trusted()) return headers;
+  const kept = Object.assign(Object.create(null) as Record<string, string>, headers.headers);
+  for (const name of CERTIFICATE_HEADERS) delete kept[name];
+  return { headers: kept, repeated: headers.repeated };
 }
 
 /** `/authz` or `/authz/{policy}` (one percent-decoded segment), with any query; undefined for any other path. */

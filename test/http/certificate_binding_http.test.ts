@@ -87,6 +87,28 @@ describe('certificate-bound tokens on the HTTP authorization listener', () => {
     expectMismatch(await nginx('/implicit/1', token, [xfcc(alice), clientCert(alice)]));
   });
 
+  it('from a peer that is not a trusted proxy the certificate headers are ignored, in either request form', async () => {
+    // Stricter than a listener that reads every header: a client that reaches it directly could otherwise present
+    // the (public) certificate of a stolen bound token.
+    const untrusting = await startTokengate(CONFIG.replace('trustedProxies: ["127.0.0.1/32"]', 'trustedProxies: []'), {
+      ISSUER: issuer.issuer,
+    });
+    try {
+      const token = await boundTo(alice);
+      const port = untrusting.app.httpAuthzPort!;
+      for (const source of [xfcc(alice), clientCert(alice)]) {
+        const path = source[0] === 'client-cert' ? '/envoy/client-cert/1' : '/envoy/xfcc/1';
+        expectMismatch(await ask(port, path, { headers: [bearer(token), source] }));
+      }
+      // The same request through the trusting listener passes: the only difference is who sent the header.
+      expect(
+        (await ask(tg.app.httpAuthzPort!, '/envoy/xfcc/1', { headers: [bearer(token), xfcc(alice)] })).status,
+      ).toBe(200);
+    } finally {
+      await untrusting.stop();
+    }
+  });
+
   it('a bearer token still passes where binding is not required', async () => {
     const token = await issuer.sign({ jti: randomUUID() });
     expect((await nginx('/implicit/1', token)).status).toBe(200);
