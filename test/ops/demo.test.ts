@@ -48,5 +48,7 @@ describe('npm start (the demo)', () => {
     );
     expect(denied.code).toBe(1);
     expect(denied.stdout).toMatch(/^DENY 403 reason=TokenClaimValueNotAllowed policy=orders\n/);
-  });
+    // npm start compiles first (17 s seen on a loaded 2-core machine): the test's deadline covers the build and the
+    // 60 s readiness wait, not only vitest's default.
+  }, 120_000);
 });
