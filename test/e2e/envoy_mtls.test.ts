@@ -1,6 +1,6 @@
 // Certificate-bound access tokens (RFC 8705 §3) through a real Envoy: the shipped envoy/envoy-mtls.yaml (a TLS
 // listener that requires client certificates, ext_authz with include_peer_certificate: true) in front of tokengate
-// (the built CLI, a child process). Certificates come from openssl for this run: a CA that signs the server
+// (the built CLI, a child process). Certificates are made for this run (test/helpers/x509.ts): a CA that signs the server
 // certificate and two client certificates, and a second CA whose certificates Envoy must refuse. A second Envoy,
 // from envoy/envoy.yaml, stands where TLS ended at a proxy in front: it takes x-forwarded-client-cert from that proxy,
 // hand-written by the test or set by a third Envoy that ends the client's TLS.

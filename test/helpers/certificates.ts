@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { certificatePem, makeCertificate, privateKeyPem } from './x509.js';
 
 /**
- * Throwaway X.509 certificates made by the openssl CLI for one test run (nothing is committed): a CA and
+ * Throwaway X.509 certificates made with node:crypto (./x509.ts) for one test run (nothing is committed): a CA and
  * certificates it signs, each with its key in a temporary directory, and the forms the tests send them in.
  */
 export interface TestCertificate {
@@ -27,10 +27,6 @@ export interface TestCa extends TestCertificate {
   remove(): void;
 }
 
-function openssl(args: readonly string[]): void {
-  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 function load(name: string, certFile: string, keyFile: string): TestCertificate {
   const pem = readFileSync(certFile, 'utf8');
   const der = new X509Certificate(pem).raw;
@@ -45,33 +41,41 @@ function load(name: string, certFile: string, keyFile: string): TestCertificate 
   };
 }
 
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+/** A P-256 key and its certificate, written where TLS servers and clients read them. */
+function write(dir: string, name: string, cert: Buffer, key: KeyObject): TestCertificate {
+  const base = join(dir, name.replace(/[^a-z0-9-]/gi, '_'));
+  writeFileSync(`${base}.pem`, certificatePem(cert));
+  writeFileSync(`${base}.key`, privateKeyPem(key), { mode: 0o600 });
+  return load(name, `${base}.pem`, `${base}.key`);
+}
 
 export function createTestCa(name = 'tokengate-test-ca'): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-certs-'));
-  const certFile = join(dir, 'ca.pem');
-  const keyFile = join(dir, 'ca.key');
-  openssl(['req', '-x509', ...EC_KEY, '-keyout', keyFile, '-out', certFile, '-subj', `/CN=${name}`, '-days', '2']);
+  const caKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const caCert = makeCertificate({
+    subject: name,
+    publicKey: caKeys.publicKey,
+    issuer: name,
+    issuerKey: caKeys.privateKey,
+    ca: true,
+    validDays: 2,
+  });
   return {
-    ...load(name, certFile, keyFile),
+    ...write(dir, 'ca', caCert, caKeys.privateKey),
+    name,
     dir,
     issue(subject, options = {}) {
-      const base = join(dir, subject.replace(/[^a-z0-9-]/gi, '_'));
-      const csr = `${base}.csr`;
-      const ext = `${base}.ext`;
-      const server = options.serverNames;
-      writeFileSync(
-        ext,
-        server
-          ? `subjectAltName=${server.map((n) => (/^[\d.]+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\n` +
-              'extendedKeyUsage=serverAuth\n'
-          : 'extendedKeyUsage=clientAuth\n',
-      );
-      openssl(['req', ...EC_KEY, '-keyout', `${base}.key`, '-out', csr, '-subj', `/CN=${subject}`]);
-      const serial = `0x${randomBytes(8).toString('hex')}`;
-      openssl(['x509', '-req', '-in', csr, '-CA', certFile, '-CAkey', keyFile, '-set_serial', serial]
-        .concat(['-days', '2', '-extfile', ext, '-out', `${base}.pem`]));
-      return load(subject, `${base}.pem`, `${base}.key`);
+      const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const cert = makeCertificate({
+        subject,
+        publicKey: keys.publicKey,
+        issuer: name,
+        issuerKey: caKeys.privateKey,
+        usage: options.serverNames ? 'serverAuth' : 'clientAuth',
+        serverNames: options.serverNames,
+        validDays: 2,
+      });
+      return write(dir, subject, cert, keys.privateKey);
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

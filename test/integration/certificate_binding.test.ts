@@ -7,7 +7,7 @@ import { configProblems } from '../helpers/config_problems.js';
 import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 
 // Certificate-bound access tokens (RFC 8705 §3) over real gRPC: tokens with cnf["x5t#S256"] from the dev issuer's
-// real JWKS, client certificates made by openssl, sent as Envoy sends them (attributes.source.certificate) or in
+// real JWKS, client certificates made for this run, sent as Envoy sends them (attributes.source.certificate) or in
 // the headers a TLS-terminating proxy sets (x-forwarded-client-cert, RFC 9440 Client-Cert).
 const AUD = 'api://mtls';
 

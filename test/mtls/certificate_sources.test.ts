@@ -10,7 +10,7 @@ import { certificateFromXfcc } from '../../src/mtls/xfcc.js';
 import { createTestCa } from '../helpers/certificates.js';
 
 // Reading the client certificate from each source RFC 8705 binding can use: Envoy's peer certificate (URL-encoded
-// PEM), Envoy's x-forwarded-client-cert, and RFC 9440 Client-Cert. Certificates are made by openssl for this run.
+// PEM), Envoy's x-forwarded-client-cert, and RFC 9440 Client-Cert. Certificates are made for this run (test/helpers/x509.ts).
 const ca = createTestCa();
 const alice = ca.issue('alice');
 const bob = ca.issue('bob');

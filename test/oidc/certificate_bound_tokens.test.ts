@@ -13,7 +13,7 @@ import {
 } from './mtls_provider.js';
 
 // Certificate-bound access tokens (RFC 8705 §3) that oidc-provider really issues: the client asks its token endpoint
-// over mutual TLS with a certificate made by openssl, the provider binds the token to that certificate (cnf
+// over mutual TLS with a certificate made by test/helpers/x509.ts, the provider binds the token to that certificate (cnf
 // x5t#S256 in the JWT, and in its introspection answer for an opaque token), and tokengate checks the token over
 // real gRPC with the certificate in the CheckRequest, as Envoy sends it with include_peer_certificate: true.
 const CONFIG = `server:
