@@ -3,11 +3,15 @@
 // repeated token (the token cache answers), against an allow-all node:http server with the same process model,
 // both driven by wrk over keep-alive HTTP/1.1. Two request forms are measured: Envoy http_service's (the original
 // request behind /envoy) and nginx auth_request's (GET /authz with X-Original-URI and X-Original-Method from a
-// trusted proxy). Runs are interleaved (ceiling, tokengate Envoy form, tokengate nginx form, per round); the
-// figures are medians over the rounds. Servers are pinned to the last CPU and wrk to the first (taskset), unless
-// --no-pin.
+// trusted proxy), each against the ceiling answering the same request. A third server, the same allow-all handler
+// in a process that also runs an idle tokengate (dist/app.js: its listeners, key sources, metrics, logger), shows
+// what tokengate's process costs an HTTP request before any check. Runs are interleaved (every target once per
+// round); the figures are medians over the rounds. Servers are pinned to the last CPU and wrk to the first
+// (taskset), unless --no-pin; every server runs with the image's node flags and memory environment
+// (scripts/node_runtime.mjs).
 //
 //   npm run build && node bench/http_authz.mjs [--duration 10s] [--connections 50] [--rounds 3] [--workers 1]
+//     [--only TEXT] [--cpu-prof DIR]    # only the targets named so (and their ceilings); V8 profiles of the servers
 //
 // Besides the rate, the server's CPU time per check (from /proc): on a machine shared with other work the rate swings
 // with the share of the CPU the server gets, the CPU per check much less; "capacity ÷ ceiling" is the ceiling's CPU
@@ -23,6 +27,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { imageNodeRuntime } from '../scripts/node_runtime.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -33,8 +38,15 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     workers: { type: 'string', default: '1' },
     'no-pin': { type: 'boolean', default: false },
+    // Only the targets whose name contains this text (the ceiling is always measured).
+    only: { type: 'string' },
+    // Write a V8 CPU profile of each server process into this directory (node --cpu-prof), for
+    // bench/profile_summary.mjs.
+    'cpu-prof': { type: 'string' },
     // Internal: run as the allow-all ceiling server on this port.
     ceiling: { type: 'string' },
+    // Internal, with --ceiling: start tokengate (dist/app.js) with this config in the same process first.
+    inside: { type: 'string' },
   },
 });
 const workers = Number(values.workers);
@@ -44,18 +56,29 @@ else await main();
 
 /**
  * The ceiling: node:http answering every request 200 with an empty body, as tokengate answers an allow, with the
- * same server options and the same process model (one process, or `--workers N` with node:cluster).
+ * same server options and the same process model (one process, or `--workers N` with node:cluster). With --inside,
+ * the same allow-all server runs in a process that also runs tokengate, idle (its gRPC, HTTP authorization and ops
+ * listeners, key sources, metrics and logger): what serving HTTP costs in tokengate's process before any check.
  */
 async function ceiling(port) {
   if (workers > 1 && cluster.isPrimary) {
     for (let i = 0; i < workers; i++) cluster.fork();
     return;
   }
+  if (values.inside !== undefined) {
+    const { App } = await import(join(ROOT, 'dist/app.js'));
+    const { loadConfigFile } = await import(join(ROOT, 'dist/config/load.js'));
+    const { createLogger } = await import(join(ROOT, 'dist/log.js'));
+    const config = loadConfigFile(values.inside);
+    await App.start({ config, log: createLogger(config.logging.level) });
+  }
   const server = createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 32 * 1024 }, (req, res) => {
     res.writeHead(200, { 'content-length': 0, 'x-user-oid': 'oid-bench' });
     res.end();
   });
   server.listen(port, '127.0.0.1');
+  // A clean exit on SIGTERM, as tokengate's, so that --cpu-prof writes the ceiling's profile too.
+  process.once('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
 async function main() {
@@ -80,69 +103,87 @@ async function main() {
   const wrap = (argv, cpu) => (pin ? ['taskset', '-c', cpu, ...argv] : argv);
 
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-http-bench-'));
-  const [ceilingPort, grpcPort, opsPort, httpPort] = await freePorts(4);
+  const [ceilingPort, grpcPort, opsPort, httpPort, insidePort, ...insidePorts] = await freePorts(8);
   const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://orders' });
   const token = await issuer.sign({ scp: 'orders.read', oid: 'oid-bench', sub: 'bench' }, { expiresIn: 86_400 });
   const configFile = join(dir, 'tokengate.yaml');
   writeFileSync(configFile, tokengateConfig({ grpcPort, opsPort, httpPort, issuer: issuer.issuer }));
+  const insideConfig = join(dir, 'inside.yaml');
+  const [insideGrpc, insideOps, insideHttp] = insidePorts;
+  writeFileSync(
+    insideConfig,
+    tokengateConfig({ grpcPort: insideGrpc, opsPort: insideOps, httpPort: insideHttp, issuer: issuer.issuer }),
+  );
 
-  const nodeFlags = ['--max-semi-space-size=4', '--heap-growing-percent=200'];
-  const ceilingArgs = [
-    ...nodeFlags,
-    fileURLToPath(import.meta.url),
-    '--ceiling',
-    String(ceilingPort),
-    '--workers',
-    String(workers),
-  ];
-  const [ceilingCmd, ...ceilingRest] = wrap([process.execPath, ...ceilingArgs], serverCpu);
-  const ceilingProc = new ManagedProcess('ceiling', ceilingCmd, ceilingRest, join(dir, 'ceiling.log'));
+  // The image's node flags and memory environment (scripts/node_runtime.mjs reads them from the Dockerfile), for
+  // every server.
+  const runtime = imageNodeRuntime();
+  const nodeFlags = [...runtime.flags];
+  const env = { ...process.env, ...runtime.env };
+  if (values['cpu-prof']) nodeFlags.push('--cpu-prof', '--cpu-prof-dir', values['cpu-prof']);
+  const allowAll = (name, port, extra) => {
+    const argv = [process.execPath, ...nodeFlags, fileURLToPath(import.meta.url), '--ceiling', String(port)];
+    const [cmd, ...rest] = wrap([...argv, '--workers', String(workers), ...extra], serverCpu);
+    return new ManagedProcess(name, cmd, rest, join(dir, `${name}.log`), { env, stdout: 'ignore' });
+  };
+  const ceilingProc = allowAll('ceiling', ceilingPort, []);
+  const insideProc = allowAll('inside', insidePort, ['--inside', insideConfig]);
   const tokengate = await startTokengateProcess({
     args: ['serve', '--config', configFile],
     opsPort,
     logFile: join(dir, 'tokengate.log'),
     nodeFlags,
+    env: runtime.env,
     wrapper: pin ? ['taskset', '-c', serverCpu] : [],
     stdout: 'ignore',
   });
-  await waitFor(
-    'the ceiling server listening',
-    () =>
-      probe(ceilingPort, '/', []).then(
+  for (const port of [ceilingPort, insidePort]) {
+    const listening = () =>
+      probe(port, '/', []).then(
         () => true,
         () => undefined,
-      ),
-    {
-      timeoutMs: 10_000,
-    },
-  );
+      );
+    await waitFor('the allow-all servers listening', listening, { timeoutMs: 20_000 });
+  }
 
-  const targets = [
+  // Each tokengate form is compared with the ceiling answering the very same request (the nginx form's three more
+  // headers cost node's parser too).
+  const nginxHeaders = ['X-Original-URI: /orders/1', 'X-Original-Method: GET', 'X-Forwarded-Host: api.example.com'];
+  const envoyForm = { path: '/envoy/orders/1', headers: [] };
+  const nginxForm = { path: '/authz', headers: nginxHeaders };
+  const ceilingEnvoy = { name: 'ceiling (node:http allow-all), Envoy form request', port: ceilingPort, ...envoyForm };
+  const ceilingNginx = { name: 'ceiling (node:http allow-all), nginx form request', port: ceilingPort, ...nginxForm };
+  const allTargets = [
+    { ...ceilingEnvoy, pid: () => ceilingProc.pid },
+    { ...ceilingNginx, pid: () => ceilingProc.pid },
     {
-      name: 'ceiling (node:http allow-all)',
-      port: ceilingPort,
-      path: '/envoy/orders/1',
-      headers: [],
-      pid: () => ceilingProc.pid,
+      name: 'allow-all node:http inside an idle tokengate process (no check), Envoy form request',
+      port: insidePort,
+      ...envoyForm,
+      pid: () => insideProc.pid,
+      ceiling: ceilingEnvoy.name,
     },
     {
       name: 'tokengate, Envoy http_service form',
       port: httpPort,
-      path: '/envoy/orders/1',
-      headers: [],
+      ...envoyForm,
       pid: () => tokengate.pid,
+      ceiling: ceilingEnvoy.name,
     },
     {
       name: 'tokengate, nginx auth_request form',
       port: httpPort,
-      path: '/authz',
-      headers: ['X-Original-URI: /orders/1', 'X-Original-Method: GET', 'X-Forwarded-Host: api.example.com'],
+      ...nginxForm,
       pid: () => tokengate.pid,
+      ceiling: ceilingNginx.name,
     },
   ];
+  const wanted = (t) =>
+    values.only === undefined || t.name.includes(values.only) || allTargets.some((x) => x.ceiling === t.name);
+  const targets = allTargets.filter(wanted);
   const common = ['Host: api.example.com', `Authorization: Bearer ${token}`, 'X-Request-Id: 0f5a1c0d-bench'];
   // Each form must be allowed before it is measured: a 401 at wrk's rate would measure the wrong thing.
-  for (const t of targets.slice(1)) {
+  for (const t of targets.filter((x) => x.pid() === tokengate.pid)) {
     const status = await probe(t.port, t.path, [...common, ...t.headers]);
     if (status !== 200) fail(`${t.name}: the probe check answered ${status}, not 200.`);
   }
@@ -152,19 +193,23 @@ async function main() {
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const t of targets) {
       const headers = [...common, ...t.headers];
-      wrk(t.port, t.path, headers, values.warmup, wrap);
+      const warm = wrk(t.port, t.path, headers, values.warmup, wrap);
       const cpuBefore = cpuSeconds(t.pid());
       const r = wrk(t.port, t.path, headers, values.duration, wrap);
       r.cpuPerRequest = ((cpuSeconds(t.pid()) - cpuBefore) / r.requests) * 1e6;
       if (r.non2xx > 0 || r.socketErrors)
         fail(`${t.name}: ${r.non2xx} answers were not 2xx, socket errors: ${r.socketErrors ?? 'none'}.`);
       results.get(t.name).push(r);
-      process.stderr.write(`round ${round + 1} ${t.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99}\n`);
+      process.stderr.write(
+        `round ${round + 1} ${t.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99}, ` +
+          `${r.cpuPerRequest.toFixed(1)} µs CPU per check, ${warm.requests + r.requests} requests with the warm-up\n`,
+      );
     }
   }
   load.end = loadavg();
   await tokengate.stop('SIGTERM', 10_000);
   await ceilingProc.stop('SIGTERM', 5000);
+  await insideProc.stop('SIGTERM', 5000);
   await issuer.close();
   report(targets, results, { pin, load });
 }
@@ -238,7 +283,7 @@ function report(targets, results, { pin, load }) {
       p99: runs.map((r) => r.p99),
     };
   });
-  const [ceil] = rows;
+  const ceilingOf = (r) => rows.find((c) => c.name === (targets.find((t) => t.name === r.name).ceiling ?? r.name));
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const lines = [
     `Node ${process.version}, ${availableParallelism()} CPUs, ` +
@@ -249,11 +294,13 @@ function report(targets, results, { pin, load }) {
     '',
     '| system | checks/s (min–max) | ÷ ceiling | server CPU µs per check | capacity ÷ ceiling (CPU) | p99 per run |',
     '|---|---:|---:|---:|---:|---|',
-    ...rows.map(
-      (r) =>
+    ...rows.map((r) => {
+      const ceil = ceilingOf(r);
+      return (
         `| ${r.name} | ${fmt(r.rps)} (${fmt(r.min)}–${fmt(r.max)}) | ${(r.rps / ceil.rps).toFixed(2)} | ` +
-        `${r.cpu.toFixed(1)} | ${(ceil.cpu / r.cpu).toFixed(2)} | ${r.p99.join(', ')} |`,
-    ),
+        `${r.cpu.toFixed(1)} | ${(ceil.cpu / r.cpu).toFixed(2)} | ${r.p99.join(', ')} |`
+      );
+    }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
