@@ -34,13 +34,20 @@ ENV NODE_ENV=production \
 # - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own malloc arena (up to 8 per core), and V8's GC
 #   helper threads and libuv's pool all allocate: RSS carried ~8-12 MiB of half-empty arenas (bench/RESULTS.md,
 #   "Footprint").
+# - MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ at glibc's initial 128 KiB, fixed: glibc otherwise raises both
+#   (up to 32 MiB) each time a large block is freed, after which large blocks stay in the heap and freed memory is
+#   not returned; under the soak's load the main heap held 19 MiB instead of 11, and peak RSS was 5-12 MiB higher
+#   (docs/reliability.md, "Soak"), at no visible CPU cost.
 # - --max-old-space-size=64 tells V8 the budget: it then keeps the old generation's next GC at most halfway between
-#   the live heap and 64 MB, where growth alone (--heap-growing-percent below) lets it reach 3x the live heap. With a
-#   full token cache (~22 MB live) V8 committed ~65 MiB and peak RSS passed 128 MiB; with the cap it stays under
-#   ~50 MiB. Live data fits well under it: the token cache holds at most 16 MiB (src/authz/token_cache.ts); the
-#   introspection and DPoP caches, when configured, up to 16 MiB each more: raise it with the pod's memory limit
-#   (README, "Sizing"). In NODE_OPTIONS so that a Deployment can set it beside the limit (deploy/base does).
+#   the live heap and 64 MB, where growth alone (--heap-growing-percent below) lets it reach 3x the live heap. In
+#   3-minute soaks at the same load V8 committed 66.9 MiB without it (peak RSS 133.6 MiB), 49.5 MiB with it (115.0);
+#   through 10-minute soaks with a full token cache (~28 MiB live) at most ~60 MiB. Live data fits well under it:
+#   the token cache holds at most 16 MiB (src/authz/token_cache.ts); the introspection and DPoP caches, when
+#   configured, up to 16 MiB each more: raise it with the pod's memory limit (README, "Sizing"). In NODE_OPTIONS so
+#   that a Deployment can set it beside the limit (deploy/base does).
 ENV MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     NODE_OPTIONS=--max-old-space-size=64
 WORKDIR /app
 # Everything is owned by root and read-only to the process: the container runs with readOnlyRootFilesystem
