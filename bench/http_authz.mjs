@@ -37,6 +37,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
     workers: { type: 'string', default: '1' },
+    // Processes of each server (ceiling, allow-all inside tokengate, tokengate), each measured every round. On the
+    // machine these figures come from, identical allow-all processes differ by up to a third in CPU per request,
+    // steadily over each one's lifetime: one process per server would compare luck.
+    processes: { type: 'string', default: '3' },
     'no-pin': { type: 'boolean', default: false },
     // Only the targets whose name contains this text (the ceiling is always measured).
     only: { type: 'string' },
@@ -103,17 +107,14 @@ async function main() {
   const wrap = (argv, cpu) => (pin ? ['taskset', '-c', cpu, ...argv] : argv);
 
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-http-bench-'));
-  const [ceilingPort, grpcPort, opsPort, httpPort, insidePort, ...insidePorts] = await freePorts(8);
   const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://orders' });
   const token = await issuer.sign({ scp: 'orders.read', oid: 'oid-bench', sub: 'bench' }, { expiresIn: 86_400 });
-  const configFile = join(dir, 'tokengate.yaml');
-  writeFileSync(configFile, tokengateConfig({ grpcPort, opsPort, httpPort, issuer: issuer.issuer }));
-  const insideConfig = join(dir, 'inside.yaml');
-  const [insideGrpc, insideOps, insideHttp] = insidePorts;
-  writeFileSync(
-    insideConfig,
-    tokengateConfig({ grpcPort: insideGrpc, opsPort: insideOps, httpPort: insideHttp, issuer: issuer.issuer }),
-  );
+  const writeConfig = async (name) => {
+    const [grpcPort, opsPort, httpPort] = await freePorts(3);
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, tokengateConfig({ grpcPort, opsPort, httpPort, issuer: issuer.issuer }));
+    return { file, opsPort, httpPort };
+  };
 
   // The image's node flags and memory environment (scripts/node_runtime.mjs reads them from the Dockerfile), for
   // every server.
@@ -121,29 +122,36 @@ async function main() {
   const nodeFlags = [...runtime.flags];
   const env = { ...process.env, ...runtime.env };
   if (values['cpu-prof']) nodeFlags.push('--cpu-prof', '--cpu-prof-dir', values['cpu-prof']);
-  const allowAll = (name, port, extra) => {
+  const allowAll = async (name, extra) => {
+    const [port] = await freePorts(1);
     const argv = [process.execPath, ...nodeFlags, fileURLToPath(import.meta.url), '--ceiling', String(port)];
     const [cmd, ...rest] = wrap([...argv, '--workers', String(workers), ...extra], serverCpu);
-    return new ManagedProcess(name, cmd, rest, join(dir, `${name}.log`), { env, stdout: 'ignore' });
-  };
-  const ceilingProc = allowAll('ceiling', ceilingPort, []);
-  const insideProc = allowAll('inside', insidePort, ['--inside', insideConfig]);
-  const tokengate = await startTokengateProcess({
-    args: ['serve', '--config', configFile],
-    opsPort,
-    logFile: join(dir, 'tokengate.log'),
-    nodeFlags,
-    env: runtime.env,
-    wrapper: pin ? ['taskset', '-c', serverCpu] : [],
-    stdout: 'ignore',
-  });
-  for (const port of [ceilingPort, insidePort]) {
+    const proc = new ManagedProcess(name, cmd, rest, join(dir, `${name}.log`), { env, stdout: 'ignore' });
     const listening = () =>
       probe(port, '/', []).then(
         () => true,
         () => undefined,
       );
-    await waitFor('the allow-all servers listening', listening, { timeoutMs: 20_000 });
+    await waitFor(`${name} listening`, listening, { timeoutMs: 20_000 });
+    return { proc, port };
+  };
+  const ceilings = [];
+  const insides = [];
+  const tokengates = [];
+  for (let i = 0; i < Number(values.processes); i++) {
+    ceilings.push(await allowAll(`ceiling-${i}`, []));
+    insides.push(await allowAll(`inside-${i}`, ['--inside', (await writeConfig(`inside-${i}`)).file]));
+    const config = await writeConfig(`tokengate-${i}`);
+    const proc = await startTokengateProcess({
+      args: ['serve', '--config', config.file],
+      opsPort: config.opsPort,
+      logFile: join(dir, `tokengate-${i}.log`),
+      nodeFlags,
+      env: runtime.env,
+      wrapper: pin ? ['taskset', '-c', serverCpu] : [],
+      stdout: 'ignore',
+    });
+    tokengates.push({ proc, port: config.httpPort });
   }
 
   // Each tokengate form is compared with the ceiling answering the very same request (the nginx form's three more
@@ -151,65 +159,55 @@ async function main() {
   const nginxHeaders = ['X-Original-URI: /orders/1', 'X-Original-Method: GET', 'X-Forwarded-Host: api.example.com'];
   const envoyForm = { path: '/envoy/orders/1', headers: [] };
   const nginxForm = { path: '/authz', headers: nginxHeaders };
-  const ceilingEnvoy = { name: 'ceiling (node:http allow-all), Envoy form request', port: ceilingPort, ...envoyForm };
-  const ceilingNginx = { name: 'ceiling (node:http allow-all), nginx form request', port: ceilingPort, ...nginxForm };
+  const ceilingEnvoy = 'ceiling (node:http allow-all), Envoy form request';
+  const ceilingNginx = 'ceiling (node:http allow-all), nginx form request';
   const allTargets = [
-    { ...ceilingEnvoy, pid: () => ceilingProc.pid },
-    { ...ceilingNginx, pid: () => ceilingProc.pid },
+    { name: ceilingEnvoy, servers: ceilings, ...envoyForm },
+    { name: ceilingNginx, servers: ceilings, ...nginxForm },
     {
       name: 'allow-all node:http inside an idle tokengate process (no check), Envoy form request',
-      port: insidePort,
+      servers: insides,
       ...envoyForm,
-      pid: () => insideProc.pid,
-      ceiling: ceilingEnvoy.name,
+      ceiling: ceilingEnvoy,
     },
-    {
-      name: 'tokengate, Envoy http_service form',
-      port: httpPort,
-      ...envoyForm,
-      pid: () => tokengate.pid,
-      ceiling: ceilingEnvoy.name,
-    },
-    {
-      name: 'tokengate, nginx auth_request form',
-      port: httpPort,
-      ...nginxForm,
-      pid: () => tokengate.pid,
-      ceiling: ceilingNginx.name,
-    },
+    { name: 'tokengate, Envoy http_service form', servers: tokengates, ...envoyForm, ceiling: ceilingEnvoy },
+    { name: 'tokengate, nginx auth_request form', servers: tokengates, ...nginxForm, ceiling: ceilingNginx },
   ];
   const wanted = (t) =>
     values.only === undefined || t.name.includes(values.only) || allTargets.some((x) => x.ceiling === t.name);
   const targets = allTargets.filter(wanted);
   const common = ['Host: api.example.com', `Authorization: Bearer ${token}`, 'X-Request-Id: 0f5a1c0d-bench'];
   // Each form must be allowed before it is measured: a 401 at wrk's rate would measure the wrong thing.
-  for (const t of targets.filter((x) => x.pid() === tokengate.pid)) {
-    const status = await probe(t.port, t.path, [...common, ...t.headers]);
-    if (status !== 200) fail(`${t.name}: the probe check answered ${status}, not 200.`);
+  for (const t of targets.filter((x) => x.servers === tokengates)) {
+    for (const { port } of t.servers) {
+      const status = await probe(port, t.path, [...common, ...t.headers]);
+      if (status !== 200) fail(`${t.name}: the probe check answered ${status}, not 200.`);
+    }
   }
 
   const results = new Map(targets.map((t) => [t.name, []]));
   const load = { start: loadavg(), end: undefined };
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const t of targets) {
-      const headers = [...common, ...t.headers];
-      const warm = wrk(t.port, t.path, headers, values.warmup, wrap);
-      const cpuBefore = cpuSeconds(t.pid());
-      const r = wrk(t.port, t.path, headers, values.duration, wrap);
-      r.cpuPerRequest = ((cpuSeconds(t.pid()) - cpuBefore) / r.requests) * 1e6;
-      if (r.non2xx > 0 || r.socketErrors)
-        fail(`${t.name}: ${r.non2xx} answers were not 2xx, socket errors: ${r.socketErrors ?? 'none'}.`);
-      results.get(t.name).push(r);
-      process.stderr.write(
-        `round ${round + 1} ${t.name}: ${Math.round(r.rps)} req/s, p99 ${r.p99}, ` +
-          `${r.cpuPerRequest.toFixed(1)} µs CPU per check, ${warm.requests + r.requests} requests with the warm-up\n`,
-      );
+      for (const [i, { proc, port }] of t.servers.entries()) {
+        const headers = [...common, ...t.headers];
+        const warm = wrk(port, t.path, headers, values.warmup, wrap);
+        const cpuBefore = cpuSeconds(proc.pid);
+        const r = wrk(port, t.path, headers, values.duration, wrap);
+        r.cpuPerRequest = ((cpuSeconds(proc.pid) - cpuBefore) / r.requests) * 1e6;
+        if (r.non2xx > 0 || r.socketErrors)
+          fail(`${t.name}: ${r.non2xx} answers were not 2xx, socket errors: ${r.socketErrors ?? 'none'}.`);
+        results.get(t.name).push(r);
+        process.stderr.write(
+          `round ${round + 1} ${t.name} #${i}: ${Math.round(r.rps)} req/s, p99 ${r.p99}, ` +
+            `${r.cpuPerRequest.toFixed(1)} µs CPU per check, ${warm.requests + r.requests} requests with the warm-up\n`,
+        );
+      }
     }
   }
   load.end = loadavg();
-  await tokengate.stop('SIGTERM', 10_000);
-  await ceilingProc.stop('SIGTERM', 5000);
-  await insideProc.stop('SIGTERM', 5000);
+  for (const { proc } of tokengates) await proc.stop('SIGTERM', 10_000);
+  for (const { proc } of [...ceilings, ...insides]) await proc.stop('SIGTERM', 5000);
   await issuer.close();
   report(targets, results, { pin, load });
 }
@@ -273,14 +271,16 @@ function report(targets, results, { pin, load }) {
   const rows = targets.map((t) => {
     const runs = results.get(t.name);
     const rps = runs.map((r) => r.rps);
-    const cpu = median(runs.map((r) => r.cpuPerRequest));
+    const cpus = runs.map((r) => r.cpuPerRequest);
     return {
       name: t.name,
       rps: median(rps),
       min: Math.min(...rps),
       max: Math.max(...rps),
-      cpu,
-      p99: runs.map((r) => r.p99),
+      cpu: median(cpus),
+      cpuMin: Math.min(...cpus),
+      cpuMax: Math.max(...cpus),
+      p99: median(runs.map((r) => millis(r.p99)).filter((x) => Number.isFinite(x))),
     };
   });
   const ceilingOf = (r) => rows.find((c) => c.name === (targets.find((t) => t.name === r.name).ceiling ?? r.name));
@@ -289,20 +289,28 @@ function report(targets, results, { pin, load }) {
     `Node ${process.version}, ${availableParallelism()} CPUs, ` +
       `${pin ? 'servers pinned to the last CPU, wrk to the first' : 'nothing pinned'}, ` +
       `wrk -t1 -c${values.connections} -d${values.duration} (warm-up ${values.warmup} before each run), ` +
-      `workers ${workers}, median of ${values.rounds} interleaved rounds; load average ` +
+      `workers ${workers}, ${values.processes} processes of each server, median of ${values.rounds} interleaved ` +
+      `rounds × ${values.processes} processes; load average ` +
       `${load.start.map((x) => x.toFixed(2)).join(' / ')} at the start, ${load.end.map((x) => x.toFixed(2)).join(' / ')} at the end.`,
     '',
-    '| system | checks/s (min–max) | ÷ ceiling | server CPU µs per check | capacity ÷ ceiling (CPU) | p99 per run |',
+    '| system | checks/s (min–max) | ÷ ceiling | server CPU µs per check (min–max) | capacity ÷ ceiling (CPU) | p99 ms |',
     '|---|---:|---:|---:|---:|---|',
     ...rows.map((r) => {
       const ceil = ceilingOf(r);
       return (
         `| ${r.name} | ${fmt(r.rps)} (${fmt(r.min)}–${fmt(r.max)}) | ${(r.rps / ceil.rps).toFixed(2)} | ` +
-        `${r.cpu.toFixed(1)} | ${(ceil.cpu / r.cpu).toFixed(2)} | ${r.p99.join(', ')} |`
+        `${r.cpu.toFixed(1)} (${r.cpuMin.toFixed(1)}–${r.cpuMax.toFixed(1)}) | ${(ceil.cpu / r.cpu).toFixed(2)} | ` +
+        `${r.p99.toFixed(1)} |`
       );
     }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** wrk's latency text (850.00us, 12.34ms, 1.25s) in milliseconds; NaN when wrk printed none. */
+function millis(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
 }
 
 /**
