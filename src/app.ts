@@ -12,6 +12,7 @@ import { startHttpAuthzServer, type HttpAuthzServer } from './http/http_authz_se
 import type { KeyFetchEvent } from './keys/remote_key_source.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
+import { budgetWarning, cacheBudget } from './ops/memory_budget.js';
 import { startOpsServer, type OpsServer } from './ops/ops_server.js';
 import type { CheckTracer } from './tracing/hook.js';
 import { startTracing, tracedIntrospectionEvents } from './tracing/start.js';
@@ -54,6 +55,7 @@ export class App {
     // Before the runtime, whose key sources report the fetches checks ask for; undefined when tracing is off.
     app.#tracer = options.tracer ?? (await startTracing(options.config.tracing, app.log));
     app.#runtime = buildRuntime(options.config, app.#runtimeOptions(undefined));
+    app.#warnOfMemoryBudget(options.config);
     startRuntime(app.#runtime);
     try {
       const deps = { runtime: () => app.#runtime, log: app.log, metrics: app.metrics, tracer: app.#tracer };
@@ -134,6 +136,11 @@ export class App {
    * Throws (and changes nothing) when the file cannot be read or the runtime cannot be built; either counts as one
    * failed reload.
    */
+  #warnOfMemoryBudget(config: Config): void {
+    const warning = budgetWarning(cacheBudget(config));
+    if (warning) this.log.warn(warning);
+  }
+
   reload(load: () => Config): void {
     const previous = this.#runtime;
     let config: Config;
@@ -145,6 +152,7 @@ export class App {
       this.metrics.configReloads.inc({ result: 'failure' });
       throw err;
     }
+    this.#warnOfMemoryBudget(config);
     startRuntime(next);
     this.#runtime = next;
     retireRuntime(previous, next);
