@@ -130,17 +130,18 @@ export class App {
     this.#updateServing();
   }
 
+  /** Said at start and on reload: caches that could outgrow the V8 heap (src/ops/memory_budget.ts). */
+  #warnOfMemoryBudget(config: Config): void {
+    const warning = budgetWarning(cacheBudget(config));
+    if (warning) this.log.warn(warning);
+  }
+
   /**
    * Swaps in a new config, read by `load` (which throws ConfigError for a bad file): key sources whose URL and
    * settings did not change keep their keys. Checks already running finish on the runtime they started with.
    * Throws (and changes nothing) when the file cannot be read or the runtime cannot be built; either counts as one
    * failed reload.
    */
-  #warnOfMemoryBudget(config: Config): void {
-    const warning = budgetWarning(cacheBudget(config));
-    if (warning) this.log.warn(warning);
-  }
-
   reload(load: () => Config): void {
     const previous = this.#runtime;
     let config: Config;
