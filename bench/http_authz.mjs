@@ -173,8 +173,8 @@ async function main() {
     { name: 'tokengate, Envoy http_service form', servers: tokengates, ...envoyForm, ceiling: ceilingEnvoy },
     { name: 'tokengate, nginx auth_request form', servers: tokengates, ...nginxForm, ceiling: ceilingNginx },
   ];
-  const wanted = (t) =>
-    values.only === undefined || t.name.includes(values.only) || allTargets.some((x) => x.ceiling === t.name);
+  const named = (t) => values.only === undefined || t.name.includes(values.only);
+  const wanted = (t) => named(t) || allTargets.some((x) => named(x) && x.ceiling === t.name);
   const targets = allTargets.filter(wanted);
   const common = ['Host: api.example.com', `Authorization: Bearer ${token}`, 'X-Request-Id: 0f5a1c0d-bench'];
   // Each form must be allowed before it is measured: a 401 at wrk's rate would measure the wrong thing.
