@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { AuthzRequest } from '../authz/request.js';
 import type { Trace } from '../authz/trace.js';
 import { AuthzError } from '../errors.js';
+import { jwkThumbprint } from '../jwt/jwk_thumbprint.js';
 import type { CompiledDpop } from './compile.js';
 import { proofHtu, requestHtu } from './htu.js';
 import { verifyProof, type VerifiedProof } from './proof.js';
@@ -121,18 +121,15 @@ function verifyRequestProof(
     passed();
     return undefined;
   };
-  const known = proof.key.thumbprint;
-  return known === undefined ? thumbprintOf(proof).then(bindAndClaim) : bindAndClaim(known);
+  return bindAndClaim(proof.key.thumbprint ?? thumbprintOf(proof));
 }
 
 /** Computed once per key (proof_keys.ts keeps it with the imported key). */
-async function thumbprintOf(proof: VerifiedProof): Promise<string> {
-  try {
-    proof.key.thumbprint = await calculateJwkThumbprint(proof.jwk as JWK, 'sha256');
-  } catch {
-    throw invalid("the proof's jwk has no RFC 7638 thumbprint");
-  }
-  return proof.key.thumbprint;
+function thumbprintOf(proof: VerifiedProof): string {
+  const thumbprint = jwkThumbprint(proof.jwk as Record<string, unknown>);
+  if (thumbprint === undefined) throw invalid("the proof's jwk has no RFC 7638 thumbprint");
+  proof.key.thumbprint = thumbprint;
+  return thumbprint;
 }
 
 /** §4.3 step 9: returns the URI both sides normalise to. */
