@@ -3,9 +3,9 @@
 // sets: nginx's `$ssl_client_escaped_cert` in x-forwarded-client-cert's Cert= field, or RFC 9440 Client-Cert.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
-import { createTestCa, type TestCa, type TestCertificate } from '../helpers/certificates.js';
-import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
+import { startBindingStack, type BindingStack } from '../helpers/binding_stack.js';
+import type { TestCertificate } from '../helpers/certificates.js';
+import { startTokengate } from '../helpers/tokengate.js';
 import { ask, bearer, type Answer } from './http_client.js';
 
 const AUD = 'api://http-mtls';
@@ -27,27 +27,20 @@ policies:${policy('implicit', '')}${policy('peer', '{ source: peer }')}${policy(
 )}
 `;
 
-let ca: TestCa;
+let stack: BindingStack;
 let alice: TestCertificate;
 let bob: TestCertificate;
-let issuer: DevIssuer;
-let tg: RunningTokengate;
+let issuer: BindingStack['issuer'];
+let tg: BindingStack['tg'];
 
 beforeAll(async () => {
-  ca = createTestCa();
-  alice = ca.issue('alice');
-  bob = ca.issue('bob');
-  issuer = await startDevIssuer({ defaultAudience: AUD });
-  tg = await startTokengate(CONFIG, { ISSUER: issuer.issuer });
+  stack = await startBindingStack(CONFIG, AUD);
+  ({ alice, bob, issuer, tg } = stack);
 });
 
-afterAll(async () => {
-  await tg?.stop();
-  await issuer?.close();
-  ca?.remove();
-});
+afterAll(() => stack?.stop());
 
-const boundTo = (cert: TestCertificate) => issuer.sign({ jti: randomUUID(), cnf: { 'x5t#S256': cert.thumbprint } });
+const boundTo = (cert: TestCertificate) => stack.boundTo(cert);
 
 /** As nginx's auth_request asks (X-Original-URI), with the headers its proxy_set_header lines add. */
 function nginx(uri: string, token: string, extra: [string, string][] = []): Promise<Answer> {

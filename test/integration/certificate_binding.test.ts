@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevIssuer, type DevIssuer } from '../../src/dev_issuer/dev_issuer.js';
 import { bearer, envoyCheckRequest, reasonOf, responseHeader, type CheckReply } from '../helpers/check_client.js';
-import { createTestCa, type TestCa, type TestCertificate } from '../helpers/certificates.js';
+import { startBindingStack, type BindingStack } from '../helpers/binding_stack.js';
+import type { TestCertificate } from '../helpers/certificates.js';
 import { configProblems } from '../helpers/config_problems.js';
-import { startTokengate, type RunningTokengate } from '../helpers/tokengate.js';
 
 // Certificate-bound access tokens (RFC 8705 §3) over real gRPC: tokens with cnf["x5t#S256"] from the dev issuer's
 // real JWKS, client certificates made for this run, sent as Envoy sends them (attributes.source.certificate) or in
@@ -29,27 +28,20 @@ const CONFIG = `policies:${[
 ].join('')}
 `;
 
-let issuer: DevIssuer;
-let tg: RunningTokengate;
-let ca: TestCa;
+let stack: BindingStack;
 let alice: TestCertificate;
 let bob: TestCertificate;
+let issuer: BindingStack['issuer'];
+let tg: BindingStack['tg'];
 
 beforeAll(async () => {
-  ca = createTestCa();
-  alice = ca.issue('alice');
-  bob = ca.issue('bob');
-  issuer = await startDevIssuer({ defaultAudience: AUD });
-  tg = await startTokengate(CONFIG, { ISSUER: issuer.issuer });
+  stack = await startBindingStack(CONFIG, AUD);
+  ({ alice, bob, issuer, tg } = stack);
 });
 
-afterAll(async () => {
-  await tg?.stop();
-  await issuer?.close();
-  ca?.remove();
-});
+afterAll(() => stack?.stop());
 
-const boundTo = (cert: TestCertificate) => issuer.sign({ jti: randomUUID(), cnf: { 'x5t#S256': cert.thumbprint } });
+const boundTo = (cert: TestCertificate) => stack.boundTo(cert);
 const unbound = () => issuer.sign({ jti: randomUUID() });
 
 interface Presented {
