@@ -209,7 +209,8 @@ async function check(args: string[]): Promise<number> {
     ':path': values.path,
     ...parseHeaders(values.header),
   };
-  if (values.token) headers.authorization = `Bearer ${values.token}`;
+  // RFC 9449 §7.1: with a DPoP proof (`--header dpop=PROOF`), the token goes as `DPoP <token>`.
+  if (values.token) headers.authorization = `${headers.dpop === undefined ? 'Bearer' : 'DPoP'} ${values.token}`;
   // Loaded here, not at start: the client reads Envoy's .proto files, which `serve` never needs.
   const { createCheckClient } = await import('./grpc/check_client.js');
   const client = createCheckClient(values.address);

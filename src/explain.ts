@@ -64,9 +64,11 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
     const named = request.contextExtensions.policy;
     const policy = config.policies.find((p) => p.name === named) ?? config.policies[0];
     const location = policy?.validateJwt.token ?? { kind: 'header', name: 'authorization', scheme: 'Bearer' };
-    if (location.kind === 'header')
-      headers[location.name] = location.scheme ? `${location.scheme} ${request.token}` : request.token;
-    else if (location.kind === 'cookie') headers.cookie = `${location.name}=${request.token}`;
+    // RFC 9449 §7.1: with a DPoP proof (`--header dpop=PROOF`), the token goes as `DPoP <token>`.
+    if (location.kind === 'header') {
+      const scheme = headers.dpop !== undefined ? 'DPoP' : location.scheme;
+      headers[location.name] = scheme ? `${scheme} ${request.token}` : request.token;
+    } else if (location.kind === 'cookie') headers.cookie = `${location.name}=${request.token}`;
     else
       headers[':path'] =
         `${request.path}${request.path.includes('?') ? '&' : '?'}${location.name}=${encodeURIComponent(request.token)}`;
@@ -79,6 +81,9 @@ function toRequest(request: ExplainRequest, config: Config): AuthzRequest {
     contextExtensions: request.contextExtensions,
     requestId: headers['x-request-id'],
     clientCertificate: request.clientCertificate,
+    // What a client behind Envoy's TLS listener presents; DPoP's htu is built from them.
+    scheme: headers[':scheme'] ?? 'https',
+    authority: request.host,
   };
 }
 
