@@ -1,7 +1,6 @@
-# Sourced by scripts/install-promtool.sh and scripts/install-helm.sh: build one package of a Go module, pinned by
-# version, from the Go module proxy into the per-machine tools cache ($GO_TOOLS_BIN from scripts/tools.sh), the way
-# scripts/install-jaeger.sh does: the module is downloaded and the package built inside it with the module's own go.mod
-# and go.sum. That is what `go install pkg@version` does, except that it also works for a module with replace
+# Sourced by scripts/install-promtool.sh, scripts/install-helm.sh and scripts/install-jaeger.sh: build one package of a
+# Go module, pinned by version, from the Go module proxy into the per-machine tools cache ($GO_TOOLS_BIN from
+# scripts/tools.sh): the module is downloaded and the package built inside it with the module's own go.mod and go.sum. That is what `go install pkg@version` does, except that it also works for a module with replace
 # directives (which `go install` refuses) and does not ask the proxy for the module's version list (which the proxy
 # reachable here refuses for some modules).
 #

@@ -18,12 +18,8 @@
 # Idempotent: a binary built from the pinned version is kept (FORCE=1 rebuilds). Two runs at once wait for each
 # other (flock). Everything but the last line goes to stderr; a failure is one sentence there and exit status 1.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 
 JAEGER_VERSION="${JAEGER_VERSION:-v1.75.0}"
-MODULE=github.com/jaegertracing/jaeger
-BIN="$GO_TOOLS_BIN/jaeger"
-STAMP="$GO_TOOLS_BIN/.jaeger.version"
 
 log() { echo "install-jaeger: $*" >&2; }
 fail() { log "$*"; exit 1; }
@@ -34,28 +30,9 @@ if [[ -n "${JAEGER_BIN:-}" ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || fail "cannot build Jaeger: go not found (Jaeger $JAEGER_VERSION comes from the Go module proxy and needs Go >= 1.24); install Go or set JAEGER_BIN."
-mkdir -p "$GO_TOOLS_BIN" 2>/dev/null ||
-  fail "cannot create the tools cache $GO_TOOLS_BIN (set TOKENGATE_TOOLS_DIR to a writable folder)."
-if command -v flock >/dev/null; then
-  exec 9>"$BIN.lock"
-  flock 9
-fi
-
-# A binary built inside its module reports "(devel)" as its version, so the stamp beside it names what it was built from.
-if [[ "${FORCE:-0}" != 1 && -x "$BIN" && "$(cat "$STAMP" 2>/dev/null || true)" == "$MODULE@$JAEGER_VERSION" ]]; then
-  log "jaeger $JAEGER_VERSION already installed"
-else
-  log "building $MODULE/cmd/jaeger@$JAEGER_VERSION from the Go module proxy into $GO_TOOLS_BIN (a big build: see this script's header)"
-  t0=$SECONDS
-  dir="$(go mod download -json "$MODULE@$JAEGER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "$dir" ]] || fail "cannot build Jaeger: go mod download $MODULE@$JAEGER_VERSION failed (no network, or no such version)."
-  rm -f "$STAMP"
-  (cd "$dir" && GOFLAGS="${GOFLAGS:-} -trimpath" go build -o "$BIN.tmp" ./cmd/jaeger) >&2 ||
-    fail "cannot build Jaeger: go build of $MODULE/cmd/jaeger@$JAEGER_VERSION failed (the compiler output is above)."
-  mv "$BIN.tmp" "$BIN"
-  echo "$MODULE@$JAEGER_VERSION" >"$STAMP"
-  log "built in $((SECONDS - t0)) s"
-fi
+# The module's replace directive is why it is built inside the module (scripts/go-module-build.sh); Go >= 1.24.
+source "$(dirname "${BASH_SOURCE[0]}")/go-module-build.sh"
+go_module_build jaeger github.com/jaegertracing/jaeger "$JAEGER_VERSION" cmd/jaeger
+BIN="$GO_TOOLS_BIN/jaeger"
 "$BIN" --help >/dev/null 2>&1 || fail "the installed $BIN does not run."
 echo "$BIN"
