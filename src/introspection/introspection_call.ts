@@ -1,4 +1,4 @@
-import { BodyTooLarge, readBodyLimited } from '../net/read_body.js';
+import { HttpRequestError, httpRequest } from '../net/http_request.js';
 import { IntrospectionError } from '../errors.js';
 import { MAX_JSON_DEPTH } from '../jwt/decode_jws.js';
 import type { ClientCredentials } from './client_auth.js';
@@ -23,30 +23,28 @@ export async function introspectOnce(
   credentials: ClientCredentials,
   timeoutMs: number,
 ): Promise<IntrospectionAnswer> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  let response: Response;
+  let response;
   try {
-    response = await fetch(endpoint, {
+    response = await httpRequest(endpoint, {
       method: 'POST',
-      signal,
-      redirect: 'manual',
       headers: {
         ...credentials.headers,
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },
       body: new URLSearchParams({ token, token_type_hint: 'access_token', ...credentials.params }).toString(),
+      timeoutMs,
+      maxBytes: MAX_RESPONSE_BYTES,
     });
   } catch (err) {
-    throw failure(err, timeoutMs, signal);
+    throw failure(err);
   }
   if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
     const code = response.status === 401 ? 'ERR_INTROSPECTION_CLIENT_AUTH' : 'ERR_INTROSPECTION_HTTP_STATUS';
     const hint = response.status === 401 ? ' (the endpoint refused our client authentication)' : '';
     throw new IntrospectionError(code, `HTTP ${response.status}${hint}`);
   }
-  return parseAnswer(await readLimited(response, timeoutMs, signal));
+  return parseAnswer(response.text);
 }
 
 /** RFC 7662 §2.2: a JSON object whose `active` is a boolean. Anything else is a fault, never an inactive token. */
@@ -91,21 +89,16 @@ function tooDeep(root: object): boolean {
   return false;
 }
 
-async function readLimited(response: Response, timeoutMs: number, signal: AbortSignal): Promise<string> {
-  try {
-    return await readBodyLimited(response, MAX_RESPONSE_BYTES);
-  } catch (err) {
-    if (err instanceof BodyTooLarge) throw new IntrospectionError('ERR_INTROSPECTION_TOO_LARGE', err.message);
-    throw failure(err, timeoutMs, signal);
+function failure(err: unknown): IntrospectionError {
+  if (!(err instanceof HttpRequestError)) {
+    return new IntrospectionError('ERR_INTROSPECTION_NETWORK', (err as Error)?.message ?? 'network error', {
+      cause: err,
+    });
   }
-}
-
-function failure(err: unknown, timeoutMs: number, signal: AbortSignal): IntrospectionError {
-  const name = (err as Error)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError' || signal.aborted) {
-    return new IntrospectionError('ERR_INTROSPECTION_TIMEOUT', `no answer within ${timeoutMs} ms`, { cause: err });
-  }
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  const what = cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error';
-  return new IntrospectionError('ERR_INTROSPECTION_NETWORK', what, { cause: err });
+  const code = {
+    timeout: 'ERR_INTROSPECTION_TIMEOUT',
+    'too-large': 'ERR_INTROSPECTION_TOO_LARGE',
+    network: 'ERR_INTROSPECTION_NETWORK',
+  } as const;
+  return new IntrospectionError(code[err.kind], err.message, { cause: err });
 }

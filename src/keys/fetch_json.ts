@@ -1,4 +1,4 @@
-import { BodyTooLarge, readBodyLimited } from '../net/read_body.js';
+import { HttpRequestError, httpRequest } from '../net/http_request.js';
 import { KeyFetchError } from '../errors.js';
 
 export interface FetchJsonOptions {
@@ -15,72 +15,49 @@ export interface FetchedJson {
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+/** keys.followRedirects: true follows a moved document this many hops, no further. */
+const MAX_REDIRECTS = 5;
 
 /** GETs a JSON document for the key machinery; every failure is a KeyFetchError with a specific code. */
 export async function fetchJson(url: string, options: FetchJsonOptions): Promise<FetchedJson> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
-  let response: Response;
+  let response;
   try {
-    response = await fetch(url, {
-      signal,
-      redirect: options.followRedirects ? 'follow' : 'manual',
+    response = await httpRequest(url, {
       headers: { accept: 'application/json, application/jwk-set+json' },
+      timeoutMs: options.timeoutMs,
+      maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES,
+      maxRedirects: options.followRedirects ? MAX_REDIRECTS : 0,
     });
   } catch (err) {
-    throw timeoutOr(err, url, options.timeoutMs, 'ERR_KEYS_NETWORK');
+    throw keyFetchError(err, url);
   }
   if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel();
+    const reason = options.followRedirects ? `more than ${MAX_REDIRECTS} redirects` : 'keys.followRedirects is false';
     throw new KeyFetchError(
       'ERR_KEYS_REDIRECT',
-      `${url}: redirect to ${response.headers.get('location') ?? '?'} not followed (keys.followRedirects is false)`,
+      `${url}: redirect to ${response.headers.location ?? '?'} not followed (${reason})`,
     );
   }
   if (response.status !== 200) {
-    await response.body?.cancel();
     throw new KeyFetchError('ERR_KEYS_HTTP_STATUS', `${url}: HTTP ${response.status}`);
   }
-  const text = await readLimited(response, url, options, signal);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(response.text);
   } catch {
     throw new KeyFetchError('ERR_KEYS_INVALID_JSON', `${url}: response is not JSON`);
   }
-  return { body, maxAgeSeconds: parseMaxAge(response.headers.get('cache-control')) };
+  return { body, maxAgeSeconds: parseMaxAge(response.headers['cache-control'] ?? null) };
 }
 
-async function readLimited(
-  response: Response,
-  url: string,
-  options: FetchJsonOptions,
-  signal: AbortSignal,
-): Promise<string> {
-  try {
-    return await readBodyLimited(response, options.maxBytes ?? DEFAULT_MAX_BYTES);
-  } catch (err) {
-    if (err instanceof BodyTooLarge) throw new KeyFetchError('ERR_KEYS_TOO_LARGE', `${url}: ${err.message}`);
-    throw timeoutOr(err, url, options.timeoutMs, 'ERR_KEYS_NETWORK', signal);
+function keyFetchError(err: unknown, url: string): KeyFetchError {
+  if (!(err instanceof HttpRequestError)) {
+    return new KeyFetchError('ERR_KEYS_NETWORK', `${url}: ${(err as Error)?.message ?? 'network error'}`, {
+      cause: err,
+    });
   }
-}
-
-function timeoutOr(
-  err: unknown,
-  url: string,
-  timeoutMs: number,
-  code: 'ERR_KEYS_NETWORK',
-  signal?: AbortSignal,
-): KeyFetchError {
-  const name = (err as Error)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError' || signal?.aborted) {
-    return new KeyFetchError('ERR_KEYS_TIMEOUT', `${url}: no answer within ${timeoutMs} ms`, { cause: err });
-  }
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return new KeyFetchError(
-    code,
-    `${url}: ${cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error'}`,
-    { cause: err },
-  );
+  const code = { timeout: 'ERR_KEYS_TIMEOUT', 'too-large': 'ERR_KEYS_TOO_LARGE', network: 'ERR_KEYS_NETWORK' } as const;
+  return new KeyFetchError(code[err.kind], `${url}: ${err.message}`, { cause: err });
 }
 
 export function parseMaxAge(cacheControl: string | null): number | undefined {
