@@ -16,6 +16,7 @@ import { budgetWarning, cacheBudget } from './ops/memory_budget.js';
 import { startOpsServer, type OpsServer } from './ops/ops_server.js';
 import type { CheckTracer } from './tracing/hook.js';
 import { startTracing, tracedIntrospectionEvents } from './tracing/start.js';
+import { loadRuleEngine } from './rules/engine.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -54,6 +55,7 @@ export class App {
     const app = new App(options.log);
     // Before the runtime, whose key sources report the fetches checks ask for; undefined when tracing is off.
     app.#tracer = options.tracer ?? (await startTracing(options.config.tracing, app.log));
+    await loadRuleEngine(options.config);
     app.#runtime = buildRuntime(options.config, app.#runtimeOptions(undefined));
     app.#warnOfMemoryBudget(options.config);
     startRuntime(app.#runtime);
@@ -142,12 +144,13 @@ export class App {
    * Throws (and changes nothing) when the file cannot be read or the runtime cannot be built; either counts as one
    * failed reload.
    */
-  reload(load: () => Config): void {
+  async reload(load: () => Config): Promise<void> {
     const previous = this.#runtime;
     let config: Config;
     let next: Runtime;
     try {
       config = load();
+      await loadRuleEngine(config);
       next = buildRuntime(config, this.#runtimeOptions(previous));
     } catch (err) {
       this.metrics.configReloads.inc({ result: 'failure' });

@@ -11,6 +11,7 @@ import { watchConfig } from './config/watch_config.js';
 import { explain, formatExplanation } from './explain.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { loadRuleEngine } from './rules/engine.js';
 
 const USAGE = `tokengate: JWT authorization sidecar for Envoy (ext_authz v3)
 
@@ -76,6 +77,7 @@ async function validate(args: string[]): Promise<number> {
   try {
     const config = loadConfigFile(positionals[0]!);
     // The same compile step as serving (keys imported, key sources bound, revocation file read), never started.
+    await loadRuleEngine(config);
     buildRuntime(config);
     process.stdout.write(
       `${positionals[0]}: ok (${config.policies.length} ${config.policies.length === 1 ? 'policy' : 'policies'})\n`,
@@ -119,14 +121,13 @@ async function serve(args: string[]): Promise<number> {
   }
   const app = await App.start({ config: cluster.isWorker ? workerConfig(config) : config, log });
   if (cluster.isWorker) reportToPrimary(app);
-  const reload = (trigger: string) => {
-    try {
-      app.reload(() => loadConfigFile(path));
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      log.error({ trigger, problems }, 'config reload failed; the previous config keeps serving');
-    }
-  };
+  const reload = (trigger: string) =>
+    app
+      .reload(() => loadConfigFile(path))
+      .catch((err: unknown) => {
+        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+        log.error({ trigger, problems }, 'config reload failed; the previous config keeps serving');
+      });
   const watcher = watchConfig(path, () => reload('file change'));
   process.on('SIGHUP', () => reload('SIGHUP'));
   handleStop(app, log, () => watcher.close());

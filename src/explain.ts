@@ -4,6 +4,7 @@ import { hostWithoutPort, type AuthzRequest } from './authz/request.js';
 import { buildRuntime, retireRuntime, startRuntime } from './authz/runtime.js';
 import type { TraceStep } from './authz/trace.js';
 import type { Config } from './config/types.js';
+import { loadRuleEngine } from './rules/engine.js';
 
 export interface ExplainRequest {
   readonly token: string | undefined;
@@ -35,6 +36,7 @@ export interface Explanation {
  * builder), recording every step. Key sources are fetched once, as the server would at start.
  */
 export async function explain(config: Config, request: ExplainRequest): Promise<Explanation> {
+  await loadRuleEngine(config);
   const runtime = buildRuntime(config);
   startRuntime(runtime);
   try {

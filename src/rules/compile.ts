@@ -1,7 +1,8 @@
 import type { Config, PolicyConfig, RuleConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { checkBound, claimsRead, type CelNode, type ClaimRead } from './ast.js';
-import { RULE_ENVIRONMENT, type RuleActivation } from './environment.js';
+import type { RuleActivation } from './activation.js';
+import { ruleEnvironment } from './engine.js';
 
 /** A parsed, type-checked expression: run it with the activation of one request. */
 export type RuleProgram = (activation: RuleActivation) => unknown;
@@ -87,9 +88,10 @@ function compileExpression(text: string, path: string, problems: string[]): Comp
     problems.push(`${path}: ${message} (${position(text, start ?? 0)})`);
     return undefined;
   };
-  let parsed: ReturnType<typeof RULE_ENVIRONMENT.parse>;
+  const environment = ruleEnvironment();
+  let parsed: ReturnType<typeof environment.parse>;
   try {
-    parsed = RULE_ENVIRONMENT.parse(text);
+    parsed = environment.parse(text);
   } catch (err) {
     return fail(summary(err), (err as { range?: { start: number } }).range?.start);
   }

@@ -1,6 +1,6 @@
 import { claimAt } from '../jwt/claim_path.js';
 import type { CompiledRule } from './compile.js';
-import { scopesFor } from './environment.js';
+import { scopesFor } from './activation.js';
 
 const SHOWN_LENGTH = 120;
 

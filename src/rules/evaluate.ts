@@ -3,7 +3,7 @@ import { normalizePath } from '../authz/normalize_path.js';
 import type { AuthzRequest } from '../authz/request.js';
 import type { Trace } from '../authz/trace.js';
 import { describeReads } from './describe.js';
-import { RuleRequest, withClaims, type RuleActivation } from './environment.js';
+import { RuleRequest, withClaims, type RuleActivation } from './activation.js';
 import { summary, type CompiledRule, type RuleSet } from './compile.js';
 
 type Claims = Readonly<Record<string, unknown>>;

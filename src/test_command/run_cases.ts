@@ -9,6 +9,7 @@ import { parseConfigText } from '../config/load.js';
 import type { TokenLocation } from '../config/types.js';
 import type { Expectation, TestCase, TestFile } from './test_file.js';
 import { ThrowawayKeys } from './throwaway_keys.js';
+import { loadRuleEngine } from '../rules/engine.js';
 
 /** What the pipeline decided for a case. */
 export interface Outcome {
@@ -39,7 +40,9 @@ const LIFETIME_SECONDS = 3600;
 export async function runTestFile(file: TestFile, nowMs = Date.now()): Promise<CaseResult[]> {
   let text = readFileSync(file.config, 'utf8');
   for (const [name, value] of Object.entries(file.variables)) text = text.replaceAll(`\${${name}}`, value);
-  const built = buildRuntime(parseConfigText(text, file.config));
+  const config = parseConfigText(text, file.config);
+  await loadRuleEngine(config);
+  const built = buildRuntime(config);
   const keys = new ThrowawayKeys();
   const policies = built.policies.map((p) => keys.substitute(p));
   // Key sources are built but never started: the runtime's remote sources stay idle.

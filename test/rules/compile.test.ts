@@ -6,10 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RULE_ENVIRONMENT } from '../../src/rules/environment.js';
 import { MAX_NODES, checkBound, claimsRead, type CelNode } from '../../src/rules/ast.js';
 import { scopesOf } from '../../src/rules/scopes.js';
+import { loadRuleEngine, ruleEnvironment } from '../../src/rules/engine.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { configProblems } from '../helpers/config_problems.js';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64');
@@ -29,7 +31,22 @@ const problems = configProblems;
 const rule = (allow: string, when?: string) =>
   `    rules:\n      - name: r\n        allow: ${JSON.stringify(allow)}\n${when === undefined ? '' : `        when: ${JSON.stringify(when)}\n`}`;
 
+describe('the CEL engine is loaded only for a config with rules (start-up cost, issue 23)', () => {
+  it('is not loaded by a config without rules, and compiling a rule before it is loaded is an error, not a pass', async () => {
+    await loadRuleEngine(parseConfigText(config(''), 'test'));
+    expect(() => ruleEnvironment()).toThrow(/before loadRuleEngine/);
+    expect(() => problems(config(rule('true')))).toThrow(/the CEL engine is not loaded/);
+  });
+
+  it('is loaded by the first config with rules', async () => {
+    await loadRuleEngine(parseConfigText(config(rule('true')), 'test'));
+    expect(ruleEnvironment()).toBe(RULE_ENVIRONMENT);
+  });
+});
+
 describe('CEL errors at load', () => {
+  beforeAll(() => loadRuleEngine(parseConfigText(config(rule('true')), 'test')));
+
   it('a syntax error, an unknown variable, a type error, a misspelt request field: path, message, column', () => {
     expect(problems(config(rule('claims.a == ')))).toEqual(['policies[0].rules[0].allow: Unexpected token: EOF (column 13)']);
     expect(problems(config(rule('user.admin')))).toEqual(['policies[0].rules[0].allow: Unknown variable: user (column 1)']);

@@ -222,7 +222,7 @@ describe('reload with a bad rule', () => {
     const bad = CONFIG.replace('"orders.read" in scopes()', '"orders.read" in scope()').replaceAll('${ISSUER}', issuer.issuer);
     let problems: readonly string[] = [];
     try {
-      tg.app.reload(() => parseConfigText(`server:\n  grpc: { address: "127.0.0.1:0" }\n${bad}`, 'reload'));
+      await tg.app.reload(() => parseConfigText(`server:\n  grpc: { address: "127.0.0.1:0" }\n${bad}`, 'reload'));
     } catch (err) {
       problems = (err as ConfigError).problems;
     }
