@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # tokengate: JWT authorization sidecar for Envoy (ext_authz v3). Multi-stage build:
-#   build   - every dependency (the postinstall fetches and verifies the Envoy protos into proto/), then tsc
+#   build   - every dependency (the postinstall fetches and verifies the Envoy protos into proto/), then tsc and the
+#             bundle the ENTRYPOINT runs (dist/bundle/tokengate.mjs, rolldown.config.mjs)
 #   deps    - production dependencies only; --ignore-scripts because the postinstall needs scripts/ and the
 #             registry, and its output (proto/) is copied from the build stage instead
 #   runtime - node + dist/ + proto/ + config/ + production node_modules, nothing else
@@ -18,7 +19,7 @@ COPY package.json package-lock.json ./
 COPY scripts/fetch-protos.mjs scripts/fetch-protos.mjs
 COPY proto/ proto/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json rolldown.config.mjs ./
 COPY src/ src/
 RUN npm run build
 
@@ -68,4 +69,4 @@ EXPOSE 9090
 # generation's growth between full GCs at 3x the live heap (V8 picks up to 4x): peak RSS drops by about 25 MB for
 # two more full GCs of ~15 ms in 10 s at full load (6 instead of 4 in one --trace-gc run); 150 % cost throughput.
 # npm start, the soak, the footprint and the bench read these flags (scripts/node_runtime.mjs).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "dist/cli.js", "serve"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "dist/bundle/tokengate.mjs", "serve"]

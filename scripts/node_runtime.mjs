@@ -6,7 +6,7 @@
 // file), the soak (scripts/soak), the footprint and the bench (bench/). So every figure describes what the image runs.
 //
 //   node scripts/node_runtime.mjs                     # print the flags and environment as JSON
-//   node scripts/node_runtime.mjs dist/cli.js demo    # run node with them (what `npm start` does)
+//   node scripts/node_runtime.mjs dist/bundle/tokengate.mjs demo    # run node with them (what `npm start` does)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,7 +25,8 @@ function instructions(text) {
 }
 
 /**
- * { flags, env } of the image: flags from the exec-form ENTRYPOINT ["node", ...flags, "dist/cli.js", ...], env the
+ * { flags, script, env } of the image: flags and the script from the exec-form ENTRYPOINT ["node", ...flags,
+ * "dist/...js", ...] (the script is the bundle, rolldown.config.mjs), env the
  * MALLOC_* variables (glibc reads them at process start: they cannot be set from inside) and NODE_OPTIONS of its ENV
  * instructions.
  */
@@ -34,16 +35,16 @@ export function imageNodeRuntime(dockerfile = join(ROOT, 'Dockerfile')) {
   const entrypoint = all.filter((i) => i.cmd === 'ENTRYPOINT').at(-1);
   if (!entrypoint) throw new Error(`${dockerfile}: no ENTRYPOINT`);
   const argv = JSON.parse(entrypoint.args);
-  const script = argv.indexOf('dist/cli.js');
+  const script = argv.findIndex((arg) => /^dist\/.+\.m?js$/.test(arg));
   if (argv[0] !== 'node' || script < 1)
-    throw new Error(`${dockerfile}: ENTRYPOINT is not ["node", ...flags, "dist/cli.js", ...]`);
+    throw new Error(`${dockerfile}: ENTRYPOINT is not ["node", ...flags, "dist/....js", ...]`);
   const env = {};
   for (const { args } of all.filter((i) => i.cmd === 'ENV')) {
     for (const [, key, value] of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) {
       if (key.startsWith('MALLOC_') || key === 'NODE_OPTIONS') env[key] = value.replace(/^"|"$/g, '');
     }
   }
-  return { flags: argv.slice(1, script), env };
+  return { flags: argv.slice(1, script), script: argv[script], env };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -70,6 +70,8 @@ export const NODE_FLAGS =
   env.BENCH_NODE_FLAGS !== undefined ? env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : RUNTIME.flags;
 // In this process's environment, so every node child inherits them (glibc reads them when a process starts).
 for (const [k, v] of Object.entries(RUNTIME.env)) env[k] ??= v;
+/** The program the image runs (its ENTRYPOINT's script: the bundle), as every tokengate of the bench runs it. */
+export const TOKENGATE_CLI = join(ROOT, RUNTIME.script);
 /** `K=V` for each of them as the node children get it, for the command lines in RESULTS.md. */
 export const NODE_ENV_ASSIGNMENTS = Object.keys(RUNTIME.env).map((k) => `${k}=${env[k]}`);
 

@@ -74,7 +74,7 @@ export function moreSections(R, p, resultsPath) {
   if (S.ready) {
     p('## Time to ready', '');
     p(
-      `From spawning \`node dist/cli.js serve\` to the first 200 from /readyz (polled every 2 ms), the issuer answering discovery and JWKS after ${S.ready.issuerDelayMs} ms: ` +
+      `From spawning \`node dist/bundle/tokengate.mjs serve\` to the first 200 from /readyz (polled every 2 ms), the issuer answering discovery and JWKS after ${S.ready.issuerDelayMs} ms: ` +
         `median **${num(S.ready.medianMs)} ms** over ${S.ready.runs.length} runs (${S.ready.runs.map((r) => num(r.readyMs)).join(', ')} ms; ops port first answering at ${S.ready.runs.map((r) => num(r.opsListeningMs)).join(', ')} ms). A bare \`node -e ''\` takes ${num(S.ready.nodeBareStartMs)} ms here.`,
     );
   }

@@ -1,6 +1,6 @@
 // Sections main, unloaded, sweep and ready (workers: workers.mjs; envoy: envoy.mjs).
 import { join } from 'node:path';
-import { BIN, CFG, NODE_FLAGS, PORTS, ROOT, SCENARIOS, log } from './config.mjs';
+import { BIN, CFG, NODE_FLAGS, PORTS, ROOT, SCENARIOS, TOKENGATE_CLI, log } from './config.mjs';
 import { recordCommand, run, startChild } from './children.mjs';
 import { aggregate, measure } from './measure.mjs';
 import { httpStatus, writeTokengateConfig } from './systems.mjs';
@@ -82,7 +82,7 @@ export async function sectionReady(ctx) {
   try {
     for (let r = 1; r <= CFG.readyRuns; r++) {
       if (await portInUse(PORTS.ops)) await sleep(200);
-      const argv = [BIN.node, ...NODE_FLAGS, join(ROOT, 'dist', 'cli.js'), 'serve', '--config', cfgFile];
+      const argv = [BIN.node, ...NODE_FLAGS, TOKENGATE_CLI, 'serve', '--config', cfgFile];
       recordCommand('ready', argv);
       const t0 = performance.now();
       const child = startChild(`ready-${r}`, argv);

@@ -56,7 +56,7 @@ export function writeTokengateConfig(ctx, opts = {}) {
   return file;
 }
 
-/** tokengate as `node [image flags] dist/cli.js serve`, ready once /readyz is 200; check logs to /dev/null. */
+/** tokengate as the image runs it (`node [flags] dist/bundle/tokengate.mjs serve`), ready once /readyz is 200; check logs to /dev/null. */
 export function startTokengate(name, cfgFile, { pin = [], prof = [] } = {}) {
   return startTokengateProcess({
     name,

@@ -1,12 +1,16 @@
-// tokengate as a child process, exactly as deployed (`node [flags] dist/cli.js serve`), ready once /readyz says so.
+// tokengate as a child process, exactly as deployed (`node [flags] dist/bundle/tokengate.mjs serve`), ready once
+// /readyz says so.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess, type ChildOptions } from './children.js';
 import { httpGet } from './http.js';
 import { ROOT } from './paths.js';
 
-/** The built CLI: `npm test`, `npm run test:e2e`, the bench and the soak run `npm run build` first. */
-export const TOKENGATE_CLI = join(ROOT, 'dist/cli.js');
+/**
+ * The program the image runs (its ENTRYPOINT's script, test/deploy/node_runtime.test.ts holds them equal): tsc's
+ * dist/cli.js bundled with its dependencies. `npm test`, `npm run test:e2e`, the bench and the soak build it first.
+ */
+export const TOKENGATE_CLI = join(ROOT, 'dist/bundle/tokengate.mjs');
 
 export interface TokengateProcessOptions {
   /** CLI arguments, e.g. ['serve', '--config', file]. */
@@ -16,7 +20,7 @@ export interface TokengateProcessOptions {
   readonly logFile: string;
   /** The process's name in errors and logs (default "tokengate"). */
   readonly name?: string;
-  /** The CLI script (default: dist/cli.js of this checkout), and the working directory (default: the repo root). */
+  /** The CLI script (default: TOKENGATE_CLI of this checkout), and the working directory (default: the repo root). */
   readonly cli?: string;
   /** Node flags before the script, as the image's ENTRYPOINT gives them. */
   readonly nodeFlags?: readonly string[];

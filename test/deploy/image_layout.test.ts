@@ -232,9 +232,9 @@ describe('Dockerfile', () => {
     expect(dockerfileText).not.toMatch(/^\s*HEALTHCHECK/m);
   });
 
-  it('runs `node dist/cli.js serve` as a numeric non-root user, the config path from TOKENGATE_CONFIG', () => {
+  it('runs `node dist/bundle/tokengate.mjs serve` as a numeric non-root user, the config path from TOKENGATE_CONFIG', () => {
     const ins = runtime.instructions;
-    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', '--max-semi-space-size=4', '--heap-growing-percent=200', 'dist/cli.js', 'serve']);
+    expect(JSON.parse(ins.find((i) => i.cmd === 'ENTRYPOINT')!.args)).toEqual(['node', '--max-semi-space-size=4', '--heap-growing-percent=200', 'dist/bundle/tokengate.mjs', 'serve']);
     const user = ins.filter((i) => i.cmd === 'USER').at(-1)!.args.trim();
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(ins.find((i) => i.cmd === 'ENV')!.args).toMatch(/TOKENGATE_CONFIG=\/\S+/);
@@ -270,13 +270,14 @@ describe('the image\'s file layout, built without Docker', () => {
   let app: string;
 
   beforeAll(() => {
-    if (!existsSync(join(ROOT, 'dist/cli.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
+    if (!existsSync(join(ROOT, 'dist/bundle/tokengate.mjs'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
     image = replay(runtime);
     app = join(image.root, image.workdir);
   }, 300_000);
 
   it('holds dist/, every fetched proto, config/, package.json and production dependencies only', () => {
     expect(existsSync(join(app, 'dist/cli.js'))).toBe(true);
+    expect(existsSync(join(app, 'dist/bundle/tokengate.mjs'))).toBe(true);
     expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).type).toBe('module');
     const listed = readFileSync(join(app, 'proto/FILES'), 'utf8')
       .split('\n')
@@ -297,14 +298,14 @@ describe('the image\'s file layout, built without Docker', () => {
     for (const absent of ['src', 'test', 'scripts', 'deploy', 'tsconfig.json']) expect(existsSync(join(app, absent)), absent).toBe(false);
   });
 
-  it('`tokengate validate` runs from it', () => {
+  it('`tokengate validate` runs from it, with the bundle the ENTRYPOINT names', () => {
     const file = join(tmp, 'deploy-tokengate.yaml');
     cpSync(join(ROOT, 'deploy/base/tokengate.yaml'), file);
-    const ok = tokengateValidate(file, join(app, 'dist/cli.js'), app);
+    const ok = tokengateValidate(file, join(app, 'dist/bundle/tokengate.mjs'), app);
     expect(ok.status, ok.output).toBe(0);
     const bad = join(tmp, 'bad.yaml');
     writeFileSync(bad, 'policies: []\n');
-    const r = tokengateValidate(bad, join(app, 'dist/cli.js'), app);
+    const r = tokengateValidate(bad, join(app, 'dist/bundle/tokengate.mjs'), app);
     expect(r.status).toBe(1);
     expect(r.output).toContain('policies: must not be empty');
   }, 60_000);

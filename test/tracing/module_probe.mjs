@@ -1,9 +1,23 @@
-// Preloaded into a tokengate child (`node --import`): on exit, writes the module ids in Node's CommonJS cache to the
-// file TOKENGATE_MODULE_PROBE names. The OpenTelemetry packages are CommonJS (no "exports" map, "main" only), so an
-// `import` of any of them from tokengate's ES modules lands in this cache.
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// Preloaded into a tokengate child (`node --import`): on exit, writes to the file TOKENGATE_MODULE_PROBE names the
+// modules the process loaded: the ids in Node's CommonJS cache, and for each file of the bundle it imported (what
+// ships, rolldown.config.mjs) the modules inside it, which the bundler marks with a `// node_modules/...` or
+// `// dist/...` line each. So an OpenTelemetry SDK module is seen whether it was required or bundled into a chunk.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const out = process.env.TOKENGATE_MODULE_PROBE;
-if (out) process.on('exit', () => writeFileSync(out, JSON.stringify(Object.keys(require.cache))));
+if (out) {
+  const urls = `${out}.urls`;
+  appendFileSync(urls, '');
+  register(new URL('./module_probe_hooks.mjs', import.meta.url), { data: { urls } });
+  process.on('exit', () => {
+    const ids = Object.keys(require.cache);
+    const files = [...new Set(readFileSync(urls, 'utf8').split('\n').filter((u) => u.startsWith('file:')))];
+    for (const file of files.map((u) => fileURLToPath(u)).filter((f) => f.includes('/dist/bundle/') && existsSync(f))) {
+      for (const [, id] of readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules|dist)\/\S+)$/gm)) ids.push(`/${id}`);
+    }
+    writeFileSync(out, JSON.stringify(ids));
+  });
+}

@@ -112,6 +112,8 @@ describe('tracing off', () => {
       'the probe sees the CommonJS cache',
     ).toBe(true);
     expect(sdkModules(off)).toEqual([]);
+    // Nor the CEL engine, for a config without rules (issue 23's ready time: src/rules/engine.ts).
+    expect(off.filter((id) => id.includes('/@marcbachmann/cel-js/'))).toEqual([]);
     const on = await serveAndProbe('tracing: { enabled: true }\n', { OTEL_TRACES_EXPORTER: 'none' });
     expect(sdkModules(on)).toContainEqual(expect.stringContaining('/@opentelemetry/sdk-trace-base/'));
   });
