@@ -17,13 +17,15 @@ export interface TokenCacheOptions {
 }
 
 /**
- * 16 MiB: the live heap of a full cache must fit the image's --max-old-space-size=64 beside the ~16 MB tokengate
- * needs anyway (Dockerfile). 10,000 soak-sized tokens (372 characters) are ~8 MB of heap and count 12.7 MiB here;
- * tokens of 2-3 KiB fill the bytes first (~2,500-3,600 entries).
+ * 5,000 tokens, 8 MiB: a sidecar sees the tokens of one workload's clients, and a token enters only on its second
+ * verification, so 5,000 live ones within maxTtlMs is a large pod's worth. The bound is peak RSS (issue 23: 128 MB per
+ * pod): V8 keeps the old generation's next GC well above the live heap, so each MB of cache costs ~2 MB of RSS at
+ * peak, and 10,000 entries peaked at 138 MiB in the 60-minute soak (docs/reliability.md). 5,000 soak-sized tokens
+ * (372 characters) are ~4.5 MB of heap and count 6.2 MiB here; tokens of 2-3 KiB fill the bytes first (~1,300-1,800).
  */
 export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = {
-  maxEntries: 10_000,
-  maxBytes: 16 * 1024 * 1024,
+  maxEntries: 5_000,
+  maxBytes: 8 * 1024 * 1024,
   maxTtlMs: 300_000,
 };
 
