@@ -79,7 +79,7 @@ export function setupSections(R, p, targets) {
   // The node flags tokengate ran with (the image's ENTRYPOINT flags, see bench.mjs NODE_FLAGS), from its command line,
   // and the image's memory settings in its environment (MALLOC_ARENA_MAX, NODE_OPTIONS) recorded before it.
   const tgCmd = (R.commands ?? []).find((c) => c.kind === 'server:tokengate')?.cmd ?? '';
-  const tgFlags = /\bnode((?: --\S+)*) \S*dist\/cli\.js serve/.exec(tgCmd)?.[1] ?? '';
+  const tgFlags = /\bnode((?: --\S+)*) \S*dist\/\S+\.m?js serve/.exec(tgCmd)?.[1] ?? '';
   const tgEnv = (tgCmd.match(/^(?:(?:MALLOC_\w+|NODE_OPTIONS)=\S+ )+/)?.[0] ?? '').trim();
   p(
     `- Systems: **ceiling** = \`bench/ceiling_server.mjs\` (grpc-js, tokengate's protos/loader options/server options, answers OK to everything); ` +

@@ -171,7 +171,7 @@ export function markdown(r) {
     `\`${r.command}\` on ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Node ${r.machine.node}` +
       (viaEnvoy ? `, Envoy ${r.machine.envoy}` : ''),
     '',
-    `tokengate: \`${runtimeLine(r.config)} dist/cli.js serve\``,
+    `tokengate: \`${runtimeLine(r.config)} dist/bundle/tokengate.mjs serve\``,
     '',
     '| total | value |',
     '|---|---|',
