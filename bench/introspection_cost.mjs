@@ -2,7 +2,7 @@
 // What introspection (RFC 7662) costs a check, in one process, against oidc-provider on loopback (issue 19 §3):
 //   1. a cached introspection hit against a cached JWT: µs per authorize() call, and their ratio;
 //   2. a miss: authorize() of a token never seen (one call to the introspection endpoint) against the same POST made
-//      directly with fetch, on other fresh tokens, interleaved: the difference is tokengate's own time beyond the
+//      directly with the same HTTP client, on other fresh tokens, interleaved: the difference is tokengate's own time beyond the
 //      round trip (hashing, form and client authentication, parsing, caching, the claim checks).
 //
 //   npm run build && node bench/introspection_cost.mjs [--n 20000] [--rounds 5] [--misses 300]
@@ -34,6 +34,7 @@ const { authorize } = await dist('authz/authorize.js');
 const { buildRuntime, startRuntime, retireRuntime } = await dist('authz/runtime.js');
 const { parseConfigText } = await dist('config/load.js');
 const { default: Provider } = await import('oidc-provider');
+const { httpRequest } = await import(join(ROOT, 'dist', 'net', 'http_request.js'));
 
 // oidc-provider: a client_credentials client, tokengate's introspection client, one resource server for JWTs.
 const SECRET = 'bench-introspection-secret';
@@ -138,12 +139,15 @@ for (let i = 0; i < 2 * MISSES + 20; i++) fresh.push(await token());
 const basic = `Basic ${Buffer.from(`tokengate:${SECRET}`).toString('base64')}`;
 async function directPost(t) {
   const start = process.hrtime.bigint();
-  const res = await fetch(`${issuer}/token/introspection`, {
+  // The client tokengate's introspection calls use (src/net/http_request.ts), so the difference is tokengate's own work.
+  const res = await httpRequest(`${issuer}/token/introspection`, {
     method: 'POST',
     headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ token: t, token_type_hint: 'access_token' }).toString(),
+    timeoutMs: 5000,
+    maxBytes: 256 * 1024,
   });
-  const body = await res.json();
+  const body = JSON.parse(res.text);
   if (body.active !== true) throw new Error('direct introspection: not active');
   return Number(process.hrtime.bigint() - start) / 1e3;
 }
@@ -179,5 +183,5 @@ console.log(`cached JWT (RS256, token cache hit):     ${fmt(jwtHit)} µs per aut
 console.log(`cached introspection hit:                ${fmt(opaqueHit)} µs per authorize()`);
 console.log(`ratio JWT hit / introspection hit:       ${(jwtHit / opaqueHit).toFixed(2)} (1.00 = as cheap; above 1 = cheaper)`);
 console.log(`miss: authorize() with one call:         ${fmt(miss)} µs (median)`);
-console.log(`round trip alone (fetch POST, same form): ${fmt(roundTrip)} µs (median)`);
+console.log(`round trip alone (the same client and POST): ${fmt(roundTrip)} µs (median)`);
 console.log(`miss's own time beyond the round trip:   ${fmt(miss - roundTrip)} µs`);
