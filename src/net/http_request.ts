@@ -47,6 +47,7 @@ export class HttpRequestError extends Error {
 // Kept-alive connections, so a refresh or an introspection call reuses one; idle sockets do not hold the process.
 const AGENTS = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const USER_AGENT = 'tokengate';
 
 /** One HTTP exchange, bounded in time and size: a failure, a timeout or an oversize body throws HttpRequestError. */
 export async function httpRequest(url: string, options: HttpRequestOptions): Promise<HttpResponse> {
@@ -78,10 +79,12 @@ function exchange(url: URL, options: HttpRequestOptions, deadline: AbortSignal, 
     };
     const request = send(url, {
       method: options.method ?? 'GET',
-      headers:
-        options.body === undefined
-          ? options.headers
-          : { ...options.headers, 'content-length': Buffer.byteLength(options.body) },
+      headers: {
+        // Some web application firewalls in front of identity providers refuse requests without one.
+        'user-agent': USER_AGENT,
+        ...options.headers,
+        ...(options.body === undefined ? {} : { 'content-length': Buffer.byteLength(options.body) }),
+      },
       agent: AGENTS[url.protocol as 'http:' | 'https:'],
       signal: deadline,
     });

@@ -8,14 +8,14 @@ import { freePorts } from '../../src/testkit/ports.js';
 // closes the connection mid-body, /moved/N redirects N more times before /small, /error answers 500 with a body that is never read.
 let server: Server;
 let base: string;
-const seen: { method: string; url: string; body: string }[] = [];
+const seen: { method: string; url: string; body: string; userAgent?: string }[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', body, userAgent: req.headers['user-agent'] });
       const moved = /^\/moved\/(\d+)$/.exec(req.url ?? '');
       if (req.url === '/declared') res.writeHead(200, { 'content-length': '2048' }).end('x'.repeat(2048));
       else if (req.url === '/chunked') {
@@ -106,6 +106,6 @@ describe('httpRequest: one exchange, bounded in size and time', () => {
       maxRedirects: 5,
     });
     expect(response.status).toBe(302);
-    expect(seen).toEqual([{ method: 'POST', url: '/moved/1', body: 'token=abc' }]);
+    expect(seen).toEqual([{ method: 'POST', url: '/moved/1', body: 'token=abc', userAgent: 'tokengate' }]);
   });
 });
