@@ -51,7 +51,8 @@ async function measure(start, untilReady) {
 }
 
 function tokengateRun(configFile, httpPort) {
-  const argv = [...IMAGE_NODE_FLAGS, join(DIST, 'bundle', 'tokengate.mjs'), 'serve', '--config', configFile];
+  // The image's script (the bundle), in the measured build's checkout.
+  const argv = [...IMAGE_NODE_FLAGS, join(DIST, '..', RUNTIME.script), 'serve', '--config', configFile];
   // Polled every 2 ms so the figure is the ready time, not the polling interval.
   const ready = async () => ((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status === 200 ? true : undefined);
   return measure(

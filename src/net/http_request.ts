@@ -63,9 +63,8 @@ export async function httpRequest(url: string, options: HttpRequestOptions): Pro
       options.method === 'POST'
     )
       return response;
+    // A redirect to another scheme is refused by exchange(), like any URL that is not http or https.
     target = new URL(location, target);
-    if (target.protocol !== 'http:' && target.protocol !== 'https:')
-      throw new HttpRequestError('network', `redirect to a ${target.protocol} URL`);
   }
 }
 
@@ -96,7 +95,7 @@ function exchange(url: URL, options: HttpRequestOptions, deadline: AbortSignal, 
       // A kept-alive socket the server closed as we reused it: the request never reached it, so one retry is safe.
       if (retry && request.reusedSocket && err.code === 'ECONNRESET')
         return resolve(exchange(url, options, deadline, false));
-      reject(new HttpRequestError('network', err.code ?? err.message, { cause: err }));
+      reject(network(err));
     });
     request.on('response', (response) => {
       answered = true;
