@@ -43,7 +43,7 @@ export interface HttpAuthzConfig {
   readonly maxConcurrentChecks: number;
   /** Open connections beyond this are refused. */
   readonly maxConnections: number;
-  /** The request line and headers together; a larger request is answered 431 by node:http. */
+  /** The request line and headers together; a larger request is answered 431. */
   readonly maxHeaderBytes: number;
   /** A request's headers (and any body) must arrive within this. */
   readonly requestTimeoutMs: number;

@@ -1,5 +1,6 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Allow, Decision, Deny } from '../authz/decision.js';
+import type { HttpReply } from './wire/connection.js';
+import type { HeaderPair } from './wire/response.js';
 
 /**
  * The HTTP answer to a check, what the three proxies read:
@@ -15,37 +16,34 @@ import type { Allow, Decision, Deny } from '../authz/decision.js';
  *
  * Query parameters to remove (a `queryParameterName` token with `removeToken`) have no HTTP form in any of the three.
  */
-export function answer(res: ServerResponse, decision: Decision, close: boolean): void {
-  if (decision.allowed) writeAllow(res, decision, close);
-  else writeDeny(res, decision, close);
+export function answer(reply: HttpReply, decision: Decision): void {
+  if (decision.allowed) writeAllow(reply, decision);
+  else writeDeny(reply, decision);
 }
 
 const ENVOY_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
 
-function writeAllow(res: ServerResponse, decision: Allow, close: boolean): void {
-  const headers: OutgoingHttpHeaders = { 'content-length': 0 };
-  for (const { key, value } of decision.upstreamHeaders) headers[key] = wireText(value);
-  if (decision.headersToRemove.length > 0) headers[ENVOY_HEADERS_TO_REMOVE] = decision.headersToRemove.join(',');
-  if (close) headers.connection = 'close';
-  res.writeHead(200, headers);
-  res.end();
+function writeAllow(reply: HttpReply, decision: Allow): void {
+  const headers: HeaderPair[] = [];
+  for (const { key, value } of decision.upstreamHeaders) headers.push([key, wireText(value)]);
+  if (decision.headersToRemove.length > 0) headers.push([ENVOY_HEADERS_TO_REMOVE, decision.headersToRemove.join(',')]);
+  reply.send(200, headers, '');
 }
 
-function writeDeny(res: ServerResponse, decision: Deny, close: boolean): void {
-  const headers: OutgoingHttpHeaders = { 'content-length': Buffer.byteLength(decision.body) };
-  for (const { key, value } of decision.responseHeaders) headers[key] = value;
-  headers['cache-control'] = 'no-store';
-  if (close) headers.connection = 'close';
-  res.writeHead(decision.httpStatus, headers);
-  res.end(decision.body);
+function writeDeny(reply: HttpReply, decision: Deny): void {
+  const headers: HeaderPair[] = [];
+  for (const { key, value } of decision.responseHeaders) headers.push([key, value]);
+  headers.push(['cache-control', 'no-store']);
+  reply.send(decision.httpStatus, headers, decision.body);
 }
 
-/** Beyond ASCII: node would refuse anything past U+00FF, and what it allows would go out as Latin-1 bytes. */
+/** Beyond ASCII: a header value goes out one byte per character (Latin-1). */
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
- * A claim as header bytes. Over gRPC, Envoy writes a header value's UTF-8 bytes; here the same bytes go out, through
- * node's Latin-1 header encoding. Control characters never get here (header_value.ts drops such claims).
+ * A claim as header bytes. Over gRPC, Envoy writes a header value's UTF-8 bytes; here the same bytes go out, one
+ * Latin-1 character per byte. Control characters never get here (header_value.ts drops such claims), and the
+ * response writer refuses any that would.
  */
 function wireText(value: string): string {
   return NON_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;

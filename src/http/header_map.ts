@@ -8,23 +8,40 @@ export interface HeaderMap {
 const NONE: ReadonlySet<string> = new Set();
 
 /**
- * Builds the header map from node's rawHeaders, not from `req.headers`: node keeps only the first of a repeated
- * `Authorization` (and of a few others), which would judge one token where the upstream may read another. Joined,
- * two tokens are seen as two and refused (extract_token.ts). The map has no prototype, so no header name can
- * reach Object.prototype.
+ * A record of headers: its prototype has no prototype, so no header name (`__proto__`, `constructor`, `toString`) can
+ * reach Object.prototype, and, unlike Object.create(null), V8 keeps it a fast object with a shape of its own.
  */
-export function headerMap(raw: readonly string[]): HeaderMap {
-  const headers = Object.create(null) as Record<string, string>;
-  let repeated: Set<string> | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    const seen = headers[name];
-    if (seen === undefined) headers[name] = value;
+const HeaderRecord = function HeaderRecord() {} as unknown as new () => Record<string, string>;
+HeaderRecord.prototype = Object.create(null) as object;
+
+/**
+ * Builds a header map one field at a time (the request parser adds each as it reads it). Every field line counts:
+ * a repeated `Authorization` is kept as both values joined, so two tokens are seen as two and refused
+ * (extract_token.ts), where a parser that kept only the first would judge one token and the upstream could read
+ * another.
+ */
+export class HeaderMapBuilder {
+  private readonly headers = new HeaderRecord();
+  private repeated: Set<string> | undefined;
+
+  /** `name` lower-case. */
+  add(name: string, value: string): void {
+    const seen = this.headers[name];
+    if (seen === undefined) this.headers[name] = value;
     else {
-      headers[name] = `${seen},${value}`;
-      (repeated ??= new Set()).add(name);
+      this.headers[name] = `${seen},${value}`;
+      (this.repeated ??= new Set()).add(name);
     }
   }
-  return { headers, repeated: repeated ?? NONE };
+
+  build(): HeaderMap {
+    return { headers: this.headers, repeated: this.repeated ?? NONE };
+  }
+}
+
+/** From name, value, name, value… (names in any case). */
+export function headerMap(raw: readonly string[]): HeaderMap {
+  const builder = new HeaderMapBuilder();
+  for (let i = 0; i + 1 < raw.length; i += 2) builder.add(raw[i]!.toLowerCase(), raw[i + 1]!);
+  return builder.build();
 }

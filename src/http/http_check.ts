@@ -1,15 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { deny, type Decision } from '../authz/decision.js';
 import { authorizeTraced, recordDecision, type DecisionDeps } from '../ops/decisions.js';
 import { headersCarrier } from '../tracing/hook.js';
 import { answer } from './answer.js';
-import { headerMap } from './header_map.js';
 import { rebuildRequest } from './original_request.js';
-import type { TrustsPeer } from './trusted_proxies.js';
+import type { HttpReply, HttpRequest } from './wire/connection.js';
 
 export interface HttpCheckOptions {
-  readonly trusts: TrustsPeer;
   readonly envoyPathPrefix: string;
   readonly maxConcurrentChecks: number;
 }
@@ -24,18 +20,15 @@ const OVERLOAD_WARNING_INTERVAL_MS = 10_000;
  * request is answered 503 at once rather than queued behind them: a proxy reads that as "check failed" and denies.
  */
 export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOptions) {
-  const trusted = trustByConnection(options.trusts);
   let inFlight = 0;
   let lastOverloadWarning = 0;
-  const failed = (res: ServerResponse, err: unknown): void => {
+  const failed = (reply: HttpReply, err: unknown): void => {
     // check never throws but for answering or recording; an unhandled rejection would end the process.
     deps.log.error({ err: (err as Error)?.message ?? String(err) }, 'answering an HTTP check failed');
-    if (!res.headersSent) plain(res, 503, 'Service Unavailable. Access token could not be validated.');
+    if (!reply.sent) plain(reply, 503, 'Service Unavailable. Access token could not be validated.');
   };
-  return (req: IncomingMessage, res: ServerResponse): void => {
+  return (req: HttpRequest, reply: HttpReply): void => {
     const started = process.hrtime.bigint();
-    // A check never reads a body: node discards any once the answer is sent (requestTimeout bounds how long a
-    // client may take to send it), so the connection stays usable.
     if (inFlight >= options.maxConcurrentChecks) {
       deps.metrics?.httpRejected.inc({ reason: 'overloaded' });
       if (Date.now() - lastOverloadWarning >= OVERLOAD_WARNING_INTERVAL_MS) {
@@ -43,13 +36,13 @@ export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOpt
         const fields = { maxConcurrentChecks: options.maxConcurrentChecks };
         deps.log.warn(fields, 'HTTP checks over maxConcurrentChecks are answered 503');
       }
-      return plain(res, 503, 'Service Unavailable. Too many checks in flight.');
+      return plain(reply, 503, 'Service Unavailable. Too many checks in flight.');
     }
     let waiting: Promise<void> | undefined;
     try {
-      waiting = check(req, res, deps, options, trusted, started);
+      waiting = check(req, reply, deps, options, started);
     } catch (err) {
-      return failed(res, err);
+      return failed(reply, err);
     }
     if (waiting === undefined) return;
     inFlight++;
@@ -57,7 +50,7 @@ export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOpt
       () => inFlight--,
       (err: unknown) => {
         inFlight--;
-        failed(res, err);
+        failed(reply, err);
       },
     );
   };
@@ -65,37 +58,34 @@ export function createHttpCheckHandler(deps: DecisionDeps, options: HttpCheckOpt
 
 /** Answers the check; a promise only when the decision has to wait. */
 function check(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  reply: HttpReply,
   deps: DecisionDeps,
   options: HttpCheckOptions,
-  trusted: (socket: Socket) => boolean,
   started: bigint,
 ): Promise<void> | undefined {
-  const headers = headerMap(req.rawHeaders);
+  const { headers } = req;
   const rebuilt = rebuildRequest({
-    method: req.method ?? '',
-    target: req.url ?? '',
+    method: req.method,
+    target: req.target,
     headers,
-    trusted: () => trusted(req.socket),
+    trusted: () => req.peerTrusted(),
     envoyPathPrefix: options.envoyPathPrefix,
   });
   if (rebuilt.kind === 'not_found') {
     deps.metrics?.httpRejected.inc({ reason: 'not_found' });
-    plain(res, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
+    plain(reply, 404, 'Not Found. Ask on /authz, /authz/{policy} or under the Envoy path prefix.');
     return undefined;
   }
   const requestId = rebuilt.kind === 'request' ? rebuilt.request.requestId : headers.headers['x-request-id'];
   // The proxy's own trace context: Envoy's http_service client puts its ext_authz span's there.
   const span = deps.tracer?.startCheck('http', [headersCarrier(headers.headers)]);
-  // After an Upgrade request node stops parsing the connection; a proxy must not send the next check on it.
-  const close = headers.headers.upgrade !== undefined;
   const respond = (decision: Decision): void => {
     try {
-      answer(res, decision, close);
+      answer(reply, decision);
     } catch (err) {
       decision = deny('InternalError', `building the response failed: ${(err as Error).message}`, undefined);
-      if (!res.headersSent) answer(res, decision, close);
+      if (!reply.sent) answer(reply, decision);
     }
     recordDecision(deps, decision, requestId, Number(process.hrtime.bigint() - started) / 1e9, 'http', span);
   };
@@ -119,29 +109,15 @@ function unexpected(err: unknown): Decision {
   return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
 }
 
-/**
- * Whether a connection's peer is a trusted proxy, worked out once per connection: the peer cannot change on a
- * kept-alive connection, and matching an address against the CIDR blocks costs more than the rest of the edge.
- */
-function trustByConnection(trusts: TrustsPeer): (socket: Socket) => boolean {
-  const known = new WeakMap<Socket, boolean>();
-  return (socket) => {
-    let trusted = known.get(socket);
-    if (trusted === undefined) {
-      trusted = trusts(socket.remoteAddress);
-      known.set(socket, trusted);
-    }
-    return trusted;
-  };
-}
-
 /** An answer that is no decision (overload, unknown path), in the APIM body's shape like every other answer. */
-function plain(res: ServerResponse, status: number, message: string): void {
+function plain(reply: HttpReply, status: number, message: string): void {
   const body = JSON.stringify({ statusCode: status, message });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(body);
+  reply.send(
+    status,
+    [
+      ['content-type', 'application/json'],
+      ['cache-control', 'no-store'],
+    ],
+    body,
+  );
 }

@@ -24,7 +24,9 @@ export class Metrics {
     this.decisions = new DecisionMetrics(registers);
     this.httpRejected = new Counter({
       name: 'tokengate_http_authz_rejected_total',
-      help: 'HTTP authorization requests answered without a check, by reason (overloaded, not_found).',
+      help:
+        'HTTP authorization requests answered without a check, by reason (overloaded, not_found, malformed, ' +
+        'headers_too_large, body_too_large, unsupported, request_timeout).',
       labelNames: ['reason'],
       registers,
     });

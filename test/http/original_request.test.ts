@@ -29,9 +29,11 @@ describe('headerMap', () => {
     expect([...repeated]).toEqual(['authorization']);
   });
 
-  it('has no prototype: a header named __proto__ is just a header', () => {
+  it('reaches no Object.prototype: a header named __proto__ is just a header', () => {
     const { headers } = headerMap(['__proto__', 'x', 'constructor', 'y']);
-    expect(Object.getPrototypeOf(headers)).toBeNull();
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(headers))).toBeNull();
+    expect('toString' in headers).toBe(false);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
     expect(Object.hasOwn(headers, '__proto__')).toBe(true);
     expect(headers.constructor).toBe('y');
   });
