@@ -28,6 +28,8 @@ export class DecisionMetrics {
   /** By `transport verdict reason policy`: none of the first three holds a space, so the key is unambiguous. */
   readonly #tallies = new Map<string, Tally>();
   readonly #durations = new Map<string, Durations>();
+  /** The tally counted last: most checks in a row share their labels, and then no key is built nor looked up. */
+  #last: Tally | undefined;
 
   constructor(registers: Registry[]) {
     const tallies = this.#tallies;
@@ -47,10 +49,16 @@ export class DecisionMetrics {
 
   /** One decision and the time from receiving its check to answering it. */
   count(policy: string, decision: Verdict, reason: string, transport: string, seconds: number): void {
-    const key = `${transport} ${decision} ${reason} ${policy}`;
-    const tally = this.#tallies.get(key);
-    if (tally) tally.count += 1;
-    else this.#tallies.set(key, { labels: { policy, decision, reason, transport }, count: 1 });
+    const last = this.#last?.labels;
+    if (last?.policy === policy && last.reason === reason && last.decision === decision && last.transport === transport) {
+      this.#last!.count += 1;
+    } else {
+      const key = `${transport} ${decision} ${reason} ${policy}`;
+      let tally = this.#tallies.get(key);
+      if (tally) tally.count += 1;
+      else this.#tallies.set(key, (tally = { labels: { policy, decision, reason, transport }, count: 1 }));
+      this.#last = tally;
+    }
     let durations = this.#durations.get(transport);
     if (durations === undefined) {
       durations = { buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 };

@@ -84,7 +84,8 @@ export function parseRequestHead(buffer: Buffer, from: number, limits: HeadLimit
   }
   const length = end + HEAD_END.length - from;
   if (length > limits.maxHeadBytes) return refused(431, 'headers_too_large', 'the request head is over maxHeaderBytes');
-  if (buffer.subarray(start, end).indexOf(NUL) !== -1) return refused(400, 'malformed', 'the request head holds a NUL');
+  const nul = buffer.indexOf(NUL, start);
+  if (nul !== -1 && nul < end) return refused(400, 'malformed', 'the request head holds a NUL');
   const text = buffer.toString('latin1', start, end);
   let lineEnd = endOfLine(text, 0);
   const requestLine = REQUEST_LINE.exec(text.slice(0, lineEnd));
