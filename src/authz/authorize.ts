@@ -55,8 +55,8 @@ export function authorize(
   try {
     policy = selectPolicy(req, runtime.policies, runtime.byName, trace);
     // RFC 9449 §7.1: a policy with dpop takes `Authorization: DPoP <token>` too; the scheme decides the proof check.
-    const presented = policy.dpop ? extractDpopToken(req, policy.token, trace) : undefined;
-    const token = presented?.token ?? extractToken(req, policy.token, trace);
+    const presented = policy.dpop ? extractDpopToken(req, policy.token, trace, runtime.cache) : undefined;
+    const token = presented?.token ?? extractToken(req, policy.token, trace, runtime.cache);
     const deadline = deadlineAfter(nowMs + options.deadlineMs);
     const check: Check = { req, runtime, policy, token, scheme: presented?.scheme, nowMs, deadline, trace };
     const verified = verifyToken(token, policy, { cache: runtime.cache, nowMs, deadline, trace, facts: options.facts });

@@ -76,6 +76,15 @@ export class TokenCache {
     return this.#bytes;
   }
 
+  /**
+   * Whether this exact token is cached, by its fingerprint alone: no hashing of the whole token, so a token indexed
+   * under a fingerprint another token took since is missed (the caller then checks it in full). Expiry is not looked
+   * at: a token here was well-formed when it was verified, and is now.
+   */
+  holds(token: string): boolean {
+    return this.#byTail.get(tailHash(token))?.token === token;
+  }
+
   get(token: string, nowMs: number): CachedToken | undefined {
     const indexed = this.#byTail.get(tailHash(token));
     const entry = indexed !== undefined && indexed.token === token ? indexed.entry : this.#entries.get(token);

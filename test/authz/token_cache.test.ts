@@ -55,6 +55,21 @@ describe('TokenCache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('holds(): only a token it holds, whole; never one that shares its fingerprint, or one evicted', () => {
+    const cache = new TokenCache({ maxEntries: 2, maxBytes: 1e9, maxTtlMs: 1e9 });
+    const tail = '.' + 'S'.repeat(40);
+    const [a, b] = ['header.payloadA', 'header.payloadB'].map((t) => t + tail);
+    expect(cache.holds(a!)).toBe(false);
+    cache.set(a!, jws(exp), key, now);
+    expect(cache.holds(a!), 'seen once: not admitted').toBe(false);
+    cache.set(a!, jws(exp), key, now);
+    expect(cache.holds(`Bearer ${a}`.slice(7))).toBe(true);
+    expect(cache.holds(b!), 'same fingerprint, another token').toBe(false);
+    verifiedTwice(cache, 'x', jws(exp));
+    verifiedTwice(cache, 'y', jws(exp));
+    expect(cache.holds(a!), 'evicted').toBe(false);
+  });
+
   it('is bounded by entries, evicting the oldest first', () => {
     const cache = new TokenCache({ maxEntries: 3, maxBytes: 1e9, maxTtlMs: 1e9 });
     for (const t of ['t1', 't2', 't3', 't4']) verifiedTwice(cache, t, jws(exp));
