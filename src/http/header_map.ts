@@ -15,6 +15,46 @@ const HeaderRecord = function HeaderRecord() {} as unknown as new () => Record<s
 HeaderRecord.prototype = Object.create(null) as object;
 
 /**
+ * Header names the proxies send on every check and the pipeline reads, as string literals (which V8 keeps
+ * internalized): a property keyed by one is stored without looking the name up in V8's string table first. A name
+ * read off the wire is a new string each time; matched here by length and content, it is replaced by its literal.
+ */
+const COMMON_NAMES = [
+  'host',
+  'authorization',
+  'user-agent',
+  'accept',
+  'content-length',
+  'content-type',
+  'connection',
+  'cookie',
+  'dpop',
+  'x-request-id',
+  'x-original-uri',
+  'x-original-method',
+  'x-forwarded-host',
+  'x-forwarded-uri',
+  'x-forwarded-method',
+  'x-forwarded-proto',
+  'x-forwarded-for',
+  'x-real-ip',
+  'x-forwarded-client-cert',
+  'client-cert',
+  'traceparent',
+  'tracestate',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-envoy-internal',
+];
+const COMMON_BY_LENGTH: (string[] | undefined)[] = [];
+for (const name of COMMON_NAMES) (COMMON_BY_LENGTH[name.length] ??= []).push(name);
+
+function commonName(name: string): string {
+  const candidates = COMMON_BY_LENGTH[name.length];
+  if (candidates !== undefined) for (const known of candidates) if (known === name) return known;
+  return name;
+}
+
+/**
  * Builds a header map one field at a time (the request parser adds each as it reads it). Every field line counts:
  * a repeated `Authorization` is kept as both values joined, so two tokens are seen as two and refused
  * (extract_token.ts), where a parser that kept only the first would judge one token and the upstream could read
@@ -25,7 +65,8 @@ export class HeaderMapBuilder {
   private repeated: Set<string> | undefined;
 
   /** `name` lower-case. */
-  add(name: string, value: string): void {
+  add(lowerName: string, value: string): void {
+    const name = commonName(lowerName);
     const seen = this.headers[name];
     if (seen === undefined) this.headers[name] = value;
     else {

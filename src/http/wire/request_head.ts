@@ -47,7 +47,6 @@ export interface HeadLimits {
 }
 
 const INCOMPLETE: HeadParse = { kind: 'incomplete' };
-const CRLF = '\r\n';
 const HEAD_END = Buffer.from('\r\n\r\n');
 
 /** RFC 9112 §3: method SP request-target SP HTTP-version; the target visible ASCII only (RFC 3986 has no other). */
@@ -55,9 +54,8 @@ const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/(\d)\.
 /**
  * RFC 9110 §5.5: a field value holding CR, LF or NUL MUST be refused (or those replaced); other control characters
  * MAY be kept, and are: the pipeline reads every value it uses strictly (a token must be a b64token, a forwarded URI
- * a path), and checking every byte in JavaScript would cost more than the whole check. A CR or LF left in a line
- * once the head is split at its CRLFs is one not part of a line end: refused too (RFC 9112 §2.2 allows reading a lone
- * LF as a line end; no proxy sends one).
+ * a path), and checking every byte in JavaScript would cost more than the whole check. A CR or LF that is not part
+ * of a CRLF line end is refused too (RFC 9112 §2.2 allows reading a lone LF as a line end; no proxy sends one).
  */
 const NUL = 0x00;
 /**
@@ -88,6 +86,7 @@ export function parseRequestHead(buffer: Buffer, from: number, limits: HeadLimit
   if (nul !== -1 && nul < end) return refused(400, 'malformed', 'the request head holds a NUL');
   const text = buffer.toString('latin1', start, end);
   let lineEnd = endOfLine(text, 0);
+  if (lineEnd === -1) return refused(400, 'malformed', 'the request line holds a lone CR or LF');
   const requestLine = REQUEST_LINE.exec(text.slice(0, lineEnd));
   if (requestLine === null) return refused(400, 'malformed', 'the request line is not method SP target SP HTTP/1.x');
   // RFC 9112 §2.3: this server speaks 1.0 and 1.1; a major version 1 with another minor would be 1.1-compatible,
@@ -104,9 +103,7 @@ export function parseRequestHead(buffer: Buffer, from: number, limits: HeadLimit
   // Field lines, each read in place (no array of lines): this loop runs for every check.
   for (let line = 1, pos = lineEnd + 2; pos < text.length; line++, pos = lineEnd + 2) {
     lineEnd = endOfLine(text, pos);
-    if (holds(text, '\r', pos, lineEnd) || holds(text, '\n', pos, lineEnd)) {
-      return refused(400, 'malformed', `header line ${line} holds a lone CR or LF`);
-    }
+    if (lineEnd === -1) return refused(400, 'malformed', `header line ${line} holds a lone CR or LF`);
     const colon = text.indexOf(':', pos);
     const rawName = colon === -1 || colon > lineEnd ? '' : text.slice(pos, colon);
     if (!TOKEN.test(rawName)) return refused(400, 'malformed', `header line ${line} is not name ":" value`);
@@ -182,16 +179,19 @@ function keepsAlive(minorVersion: 0 | 1, connection: string): boolean {
   return minorVersion === 1 || options.includes('keep-alive');
 }
 
-/** Where the line that starts at `pos` ends: its CRLF, or the end of the head. */
+/**
+ * Where the line that starts at `pos` ends: its CRLF, or the end of the head; -1 when it holds a CR or an LF that is
+ * not part of a CRLF. Two scans of the line, one for each character.
+ */
 function endOfLine(text: string, pos: number): number {
-  const crlf = text.indexOf(CRLF, pos);
-  return crlf === -1 ? text.length : crlf;
+  const cr = text.indexOf('\r', pos);
+  if (cr !== -1 && text.charCodeAt(cr + 1) !== LF) return -1;
+  const end = cr === -1 ? text.length : cr;
+  const lf = text.indexOf('\n', pos);
+  return lf !== -1 && lf < end ? -1 : end;
 }
 
-function holds(text: string, char: string, from: number, to: number): boolean {
-  const at = text.indexOf(char, from);
-  return at !== -1 && at < to;
-}
+const LF = 0x0a;
 
 /** RFC 9112 §5.1: OWS around a field value is not part of it; only SP and HTAB are OWS (trim() would take more). */
 function withoutOws(text: string, from: number, to: number): string {
