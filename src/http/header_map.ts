@@ -48,10 +48,11 @@ const COMMON_NAMES = [
 const COMMON_BY_LENGTH: (string[] | undefined)[] = [];
 for (const name of COMMON_NAMES) (COMMON_BY_LENGTH[name.length] ??= []).push(name);
 
-function commonName(name: string): string {
+/** The literal of a common header name (`name` lower-case), or undefined for any other name. */
+export function commonHeaderName(name: string): string | undefined {
   const candidates = COMMON_BY_LENGTH[name.length];
   if (candidates !== undefined) for (const known of candidates) if (known === name) return known;
-  return name;
+  return undefined;
 }
 
 /**
@@ -65,8 +66,7 @@ export class HeaderMapBuilder {
   private repeated: Set<string> | undefined;
 
   /** `name` lower-case. */
-  add(lowerName: string, value: string): void {
-    const name = commonName(lowerName);
+  add(name: string, value: string): void {
     const seen = this.headers[name];
     if (seen === undefined) this.headers[name] = value;
     else {

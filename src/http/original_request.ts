@@ -95,16 +95,21 @@ function authzRoute(target: string): { policy: string | undefined } | undefined 
 
 function forwarded(headers: HeaderMap, extensions: Readonly<Record<string, string>>): Rebuilt {
   const h = headers.headers;
-  const present = FLAVOURS.filter((f) => h[f.method] !== undefined || h[f.uri] !== undefined);
-  if (present.length === 0) {
+  // No array or closure per check: this runs for every check a proxy forwards.
+  const [nginx, caddy] = FLAVOURS;
+  const sentNginx = h[nginx.method] !== undefined || h[nginx.uri] !== undefined;
+  const sentCaddy = h[caddy.method] !== undefined || h[caddy.uri] !== undefined;
+  if (!sentNginx && !sentCaddy) {
     return ambiguous('a trusted proxy asked without X-Original-URI (nginx) or X-Forwarded-Uri (Caddy)');
   }
-  if (present.length > 1) {
+  if (sentNginx && sentCaddy) {
     return ambiguous("both nginx's X-Original-Method/-URI and Caddy's X-Forwarded-Method/-Uri headers are present");
   }
-  const flavour = present[0]!;
-  for (const name of [flavour.method, flavour.uri, 'x-forwarded-host']) {
-    if (headers.repeated.has(name)) return ambiguous(`the ${name} header is given more than once`);
+  const flavour = sentNginx ? nginx : caddy;
+  if (headers.repeated.size > 0) {
+    for (const name of [flavour.method, flavour.uri, 'x-forwarded-host']) {
+      if (headers.repeated.has(name)) return ambiguous(`the ${name} header is given more than once`);
+    }
   }
   const method = h[flavour.method];
   const uri = h[flavour.uri];

@@ -1,4 +1,4 @@
-import { HeaderMapBuilder, type HeaderMap } from '../header_map.js';
+import { commonHeaderName, HeaderMapBuilder, type HeaderMap } from '../header_map.js';
 
 /**
  * The request line and header section of one HTTP/1.1 request (RFC 9112 §2–§6), parsed strictly: a check request
@@ -106,8 +106,14 @@ export function parseRequestHead(buffer: Buffer, from: number, limits: HeadLimit
     if (lineEnd === -1) return refused(400, 'malformed', `header line ${line} holds a lone CR or LF`);
     const colon = text.indexOf(':', pos);
     const rawName = colon === -1 || colon > lineEnd ? '' : text.slice(pos, colon);
-    if (!TOKEN.test(rawName)) return refused(400, 'malformed', `header line ${line} is not name ":" value`);
-    const name = rawName.toLowerCase();
+    const lower = rawName.toLowerCase();
+    const common = commonHeaderName(lower);
+    // A name that lower-cases to a common one is made of token characters (no Latin-1 character lower-cases into
+    // ASCII): only the others need the check.
+    if (common === undefined && !TOKEN.test(rawName)) {
+      return refused(400, 'malformed', `header line ${line} is not name ":" value`);
+    }
+    const name = common ?? lower;
     const value = withoutOws(text, colon + 1, lineEnd);
     headers.add(name, value);
     switch (name.length) {

@@ -31,6 +31,11 @@ describe('a request head that is read', () => {
     expect({ ...h.headers.headers }).toEqual({ host: 'api.example.com', authorization: 'Bearer abc', 'x-empty': '' });
   });
 
+  it('reads a common name in any case as that name, and refuses a look-alike with a non-token character', () => {
+    expect(head('GET / HTTP/1.1\r\nHOST: a\r\nAuthoriZATION: Bearer x\r\n\r\n').headers.headers.authorization).toBe('Bearer x');
+    expect(refusal('GET / HTTP/1.1\r\nHost: a\r\nAuthorizati\xf6n: Bearer x\r\n\r\n').status).toBe(400);
+  });
+
   it('joins a repeated header and remembers it was repeated (two Authorization headers are two tokens)', () => {
     const h = head('GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n');
     expect(h.headers.headers.authorization).toBe('Bearer a,Bearer b');
