@@ -49,9 +49,15 @@ export class DecisionMetrics {
 
   /** One decision and the time from receiving its check to answering it. */
   count(policy: string, decision: Verdict, reason: string, transport: string, seconds: number): void {
-    const last = this.#last?.labels;
-    if (last?.policy === policy && last.reason === reason && last.decision === decision && last.transport === transport) {
-      this.#last!.count += 1;
+    const last = this.#last;
+    const same = last?.labels;
+    if (
+      same?.policy === policy &&
+      same.reason === reason &&
+      same.decision === decision &&
+      same.transport === transport
+    ) {
+      last!.count += 1;
     } else {
       const key = `${transport} ${decision} ${reason} ${policy}`;
       let tally = this.#tallies.get(key);
