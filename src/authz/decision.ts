@@ -61,6 +61,11 @@ const CATEGORY: Readonly<Record<DenyCategory, { status: number; bearerError: str
   },
 };
 
+/** APIM's error body, the one shape of every answer that is not an allow, whatever the transport. */
+export function apimErrorBody(statusCode: number, message: string): string {
+  return JSON.stringify({ statusCode, message });
+}
+
 /**
  * The denial for a reason (see DENY_REASON_TABLE). A policy's failedValidationHttpCode and
  * failedValidationErrorMessage replace the status and message of token denials, as in APIM.
@@ -85,6 +90,6 @@ export function deny(reason: DenyReason, detail: string, policy: CompiledPolicy 
     detail,
     httpStatus,
     responseHeaders,
-    body: JSON.stringify({ statusCode: httpStatus, message }),
+    body: apimErrorBody(httpStatus, message),
   };
 }

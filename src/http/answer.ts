@@ -1,4 +1,4 @@
-import type { Allow, Decision, Deny } from '../authz/decision.js';
+import { apimErrorBody, type Allow, type Decision, type Deny } from '../authz/decision.js';
 import type { HttpReply } from './wire/connection.js';
 import type { HeaderPair } from './wire/response.js';
 
@@ -19,6 +19,23 @@ import type { HeaderPair } from './wire/response.js';
 export function answer(reply: HttpReply, decision: Decision): void {
   if (decision.allowed) writeAllow(reply, decision);
   else writeDeny(reply, decision);
+}
+
+/** An answer that is no decision, in the APIM body's shape like every other answer. */
+export interface PlainAnswer {
+  readonly status: number;
+  readonly headers: readonly HeaderPair[];
+  readonly body: string;
+}
+
+const PLAIN_HEADERS: readonly HeaderPair[] = [
+  ['content-type', 'application/json'],
+  ['cache-control', 'no-store'],
+];
+
+/** For an overload, an unknown path, or a request the HTTP parser refused. */
+export function plainAnswer(status: number, message: string): PlainAnswer {
+  return { status, headers: PLAIN_HEADERS, body: apimErrorBody(status, message) };
 }
 
 const ENVOY_HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';

@@ -1,7 +1,7 @@
 import { deny, type Decision } from '../authz/decision.js';
 import { authorizeTraced, recordDecision, type DecisionDeps } from '../ops/decisions.js';
 import { headersCarrier } from '../tracing/hook.js';
-import { answer } from './answer.js';
+import { answer, plainAnswer } from './answer.js';
 import { rebuildRequest } from './original_request.js';
 import type { HttpReply, HttpRequest } from './wire/connection.js';
 
@@ -110,15 +110,7 @@ function unexpected(err: unknown): Decision {
   return deny('InternalError', `unexpected error: ${(err as Error)?.message ?? String(err)}`, undefined);
 }
 
-/** An answer that is no decision (overload, unknown path), in the APIM body's shape like every other answer. */
 function plain(reply: HttpReply, status: number, message: string): void {
-  const body = JSON.stringify({ statusCode: status, message });
-  reply.send(
-    status,
-    [
-      ['content-type', 'application/json'],
-      ['cache-control', 'no-store'],
-    ],
-    body,
-  );
+  const { headers, body } = plainAnswer(status, message);
+  reply.send(status, headers, body);
 }

@@ -1,6 +1,7 @@
 import { POLICY_EXTENSION_KEY } from '../authz/select_policy.js';
 import { hostWithoutPort, type AuthzRequest } from '../authz/request.js';
 import type { HeaderMap } from './header_map.js';
+import { TOKEN } from './token.js';
 
 /**
  * Rebuilds the request a proxy asks about from the HTTP request that asks, the way each proxy describes it:
@@ -43,10 +44,9 @@ export interface RebuildInput {
 const AUTHZ = '/authz';
 const NO_EXTENSIONS: Readonly<Record<string, string>> = Object.freeze({});
 
-const FLAVOURS = [
-  { proxy: 'nginx', method: 'x-original-method', uri: 'x-original-uri' },
-  { proxy: 'Caddy', method: 'x-forwarded-method', uri: 'x-forwarded-uri' },
-] as const;
+/** The forwarded headers of each proxy that sends them; read on every check a trusted proxy forwards. */
+const NGINX = { proxy: 'nginx', method: 'x-original-method', uri: 'x-original-uri' } as const;
+const CADDY = { proxy: 'Caddy', method: 'x-forwarded-method', uri: 'x-forwarded-uri' } as const;
 
 export function rebuildRequest(input: RebuildInput): Rebuilt {
   const { target } = input;
@@ -95,17 +95,15 @@ function authzRoute(target: string): { policy: string | undefined } | undefined 
 
 function forwarded(headers: HeaderMap, extensions: Readonly<Record<string, string>>): Rebuilt {
   const h = headers.headers;
-  // No array or closure per check: this runs for every check a proxy forwards.
-  const [nginx, caddy] = FLAVOURS;
-  const sentNginx = h[nginx.method] !== undefined || h[nginx.uri] !== undefined;
-  const sentCaddy = h[caddy.method] !== undefined || h[caddy.uri] !== undefined;
+  const sentNginx = h[NGINX.method] !== undefined || h[NGINX.uri] !== undefined;
+  const sentCaddy = h[CADDY.method] !== undefined || h[CADDY.uri] !== undefined;
   if (!sentNginx && !sentCaddy) {
     return ambiguous('a trusted proxy asked without X-Original-URI (nginx) or X-Forwarded-Uri (Caddy)');
   }
   if (sentNginx && sentCaddy) {
     return ambiguous("both nginx's X-Original-Method/-URI and Caddy's X-Forwarded-Method/-Uri headers are present");
   }
-  const flavour = sentNginx ? nginx : caddy;
+  const flavour = sentNginx ? NGINX : CADDY;
   if (headers.repeated.size > 0) {
     for (const name of [flavour.method, flavour.uri, 'x-forwarded-host']) {
       if (headers.repeated.has(name)) return ambiguous(`the ${name} header is given more than once`);
@@ -150,8 +148,6 @@ function ambiguous(detail: string): Rebuilt {
 }
 
 const SLASH = 0x2f;
-/** RFC 9110 §5.6.2 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const SHOWN_LENGTH = 256;
 
 /** For the trace: never the query, which can carry a token; cut short. */

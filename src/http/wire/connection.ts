@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { plainAnswer } from '../answer.js';
 import type { HeaderMap } from '../header_map.js';
 import { parseRequestHead, type HeadLimits, type HeadRefusal, type RequestHead } from './request_head.js';
 import { serializeResponse, type HeaderPair } from './response.js';
@@ -149,16 +150,10 @@ export class Http1Connection {
           if (this.draining || this.peerEnded) this.close();
           return;
         }
-        if (
-          this.peerEnded &&
-          this.bodyLeft === 0 &&
-          parseRequestHead(buffer, 0, this.options.limits, this.scanned).kind === 'incomplete'
-        ) {
-          // The client ended in the middle of a request: it will never be complete.
-          return this.close();
-        }
         const parsed = parseRequestHead(buffer, 0, this.options.limits, this.scanned);
         if (parsed.kind === 'incomplete') {
+          // The client ended in the middle of a request: it will never be complete.
+          if (this.peerEnded) return this.close();
           this.scanned = buffer.length;
           if (this.requestSince === 0) this.requestSince = this.options.clock.now;
           return;
@@ -193,8 +188,8 @@ export class Http1Connection {
       this.options.handler(exchange, exchange);
     } catch {
       // The handler answers every failure itself; this is the last guard, and it denies.
-      if (!exchange.sent)
-        exchange.send(500, [['content-type', 'application/json']], '{"statusCode":500,"message":"Internal error."}');
+      const internal = plainAnswer(500, 'Internal error.');
+      if (!exchange.sent) exchange.send(internal.status, internal.headers, internal.body);
     }
     // Nothing more is read until the answer goes out: the next request waits in the kernel, not in memory.
     if (!exchange.sent) this.pause();
@@ -242,13 +237,9 @@ export class Http1Connection {
 
   private refuse(refusal: Refusal): void {
     this.options.onRefused(refusal);
-    const body = JSON.stringify({ statusCode: refusal.status, message: refusal.detail });
-    const headers: HeaderPair[] = [
-      ['content-type', 'application/json'],
-      ['cache-control', 'no-store'],
-    ];
+    const { status, headers, body } = plainAnswer(refusal.status, refusal.detail);
     const framing = { close: true, keepAliveForHttp10: false, head: false, date: this.options.clock.date };
-    if (!this.socket.destroyed) this.socket.write(serializeResponse(refusal.status, headers, body, framing), 'latin1');
+    if (!this.socket.destroyed) this.socket.write(serializeResponse(status, headers, body, framing), 'latin1');
     this.close();
   }
 

@@ -1,4 +1,5 @@
 import { commonHeaderName, HeaderMapBuilder, type HeaderMap } from '../header_map.js';
+import { TOKEN } from '../token.js';
 
 /**
  * The request line and header section of one HTTP/1.1 request (RFC 9112 §2–§6), parsed strictly: a check request
@@ -58,11 +59,6 @@ const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/(\d)\.
  * of a CRLF line end is refused too (RFC 9112 §2.2 allows reading a lone LF as a line end; no proxy sends one).
  */
 const NUL = 0x00;
-/**
- * RFC 9112 §5.1 field-line: a token, then the colon right after it (whitespace before the colon MUST be refused). A
- * line that starts with whitespace is obs-fold (RFC 9112 §5.2), refused here as the section allows: no token starts so.
- */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 9110 §8.6: Content-Length = 1*DIGIT. */
 const DIGITS = /^[0-9]{1,15}$/;
 
@@ -108,8 +104,10 @@ export function parseRequestHead(buffer: Buffer, from: number, limits: HeadLimit
     const rawName = colon === -1 || colon > lineEnd ? '' : text.slice(pos, colon);
     const lower = rawName.toLowerCase();
     const common = commonHeaderName(lower);
-    // A name that lower-cases to a common one is made of token characters (no Latin-1 character lower-cases into
-    // ASCII): only the others need the check.
+    // RFC 9112 §5.1: the name is a token with the colon right after it (whitespace before the colon MUST be refused);
+    // a line that starts with whitespace is obs-fold (RFC 9112 §5.2), refused as the section allows. A name that
+    // lower-cases to a common one is made of token characters (no Latin-1 character lower-cases into ASCII): only the
+    // others need the check.
     if (common === undefined && !TOKEN.test(rawName)) {
       return refused(400, 'malformed', `header line ${line} is not name ":" value`);
     }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { TOKEN } from '../token.js';
 
 /** A response header: lower-case name, value as Latin-1 text (each character one byte on the wire). */
 export type HeaderPair = readonly [name: string, value: string];
@@ -15,8 +16,6 @@ export interface ResponseFraming {
   readonly date: string;
 }
 
-/** RFC 9110 §5.6.2 token: a field name. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** RFC 9110 §5.5 field value: no control character but HTAB, so no CR or LF can end a line early. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
