@@ -3,20 +3,11 @@
 // warm-up against the largest later one) is checked on the same data, to show why it had to go.
 import { describe, expect, it } from 'vitest';
 import { memoryFloorTrend, slope } from '../../scripts/soak/memory_trend.mjs';
+import { seededRandom as random } from '../helpers/random.js';
 
 const MiB = 1024 * 1024;
 const RULE = { fromMs: 60_000, windowMs: 30_000, limit: 0.1 };
 
-/** A deterministic pseudo-random sequence in [0, 1) (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Shape {
   minutes: number;

@@ -10,6 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headerMap } from '../../../src/http/header_map.js';
 import { parseRequestHead, type RequestHead } from '../../../src/http/wire/request_head.js';
+import { seededRandom } from '../../helpers/random.js';
 
 interface NodeReading {
   readonly method?: string;
@@ -48,16 +49,6 @@ function nodeReads(bytes: Buffer): Promise<NodeReading> {
   });
 }
 
-/** A small seeded generator (mulberry32): the same cases every run, and a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Each list: the usual first, then the odd. `pick` takes the usual most of the time.
 const METHODS = [['GET', 'POST', 'HEAD', 'DELETE', 'OPTIONS'], ['get', 'FOO', 'G(T', '']] as const;
@@ -97,7 +88,7 @@ const LLHTTP_KNOWS = ['GET', 'POST', 'HEAD', 'DELETE', 'OPTIONS'];
 
 describe('the request head parser against node:http (llhttp)', () => {
   it('reads every request it accepts exactly as node does, over 600 generated requests', async () => {
-    const next = random(20261207);
+    const next = seededRandom(20261207);
     let accepted = 0;
     let nodeAlsoRead = 0;
     for (let i = 0; i < 600; i++) {
