@@ -28,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { imageNodeRuntime } from '../scripts/node_runtime.mjs';
+import { commonHeaders, ENVOY_FORM, httpBenchPolicies, NGINX_FORM, startHttpBenchIssuer } from './lib/http_bench.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -86,7 +87,6 @@ async function ceiling(port) {
 }
 
 async function main() {
-  const { startDevIssuer } = await import(join(ROOT, 'dist/dev_issuer/dev_issuer.js'));
   const { freePorts } = await import(join(ROOT, 'dist/testkit/ports.js'));
   const { startTokengateProcess } = await import(join(ROOT, 'dist/testkit/tokengate_process.js'));
   const { ManagedProcess, killChildren } = await import(join(ROOT, 'dist/testkit/children.js'));
@@ -107,8 +107,7 @@ async function main() {
   const wrap = (argv, cpu) => (pin ? ['taskset', '-c', cpu, ...argv] : argv);
 
   const dir = mkdtempSync(join(tmpdir(), 'tokengate-http-bench-'));
-  const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://orders' });
-  const token = await issuer.sign({ scp: 'orders.read', oid: 'oid-bench', sub: 'bench' }, { expiresIn: 86_400 });
+  const { issuer, token } = await startHttpBenchIssuer(ROOT);
   const writeConfig = async (name) => {
     const [grpcPort, opsPort, httpPort] = await freePorts(3);
     const file = join(dir, `${name}.yaml`);
@@ -156,9 +155,8 @@ async function main() {
 
   // Each tokengate form is compared with the ceiling answering the very same request (the nginx form's three more
   // headers cost node's parser too).
-  const nginxHeaders = ['X-Original-URI: /orders/1', 'X-Original-Method: GET', 'X-Forwarded-Host: api.example.com'];
-  const envoyForm = { path: '/envoy/orders/1', headers: [] };
-  const nginxForm = { path: '/authz', headers: nginxHeaders };
+  const envoyForm = ENVOY_FORM;
+  const nginxForm = NGINX_FORM;
   const ceilingEnvoy = 'ceiling (node:http allow-all), Envoy form request';
   const ceilingNginx = 'ceiling (node:http allow-all), nginx form request';
   const allTargets = [
@@ -176,7 +174,7 @@ async function main() {
   const named = (t) => values.only === undefined || t.name.includes(values.only);
   const wanted = (t) => named(t) || allTargets.some((x) => named(x) && x.ceiling === t.name);
   const targets = allTargets.filter(wanted);
-  const common = ['Host: api.example.com', `Authorization: Bearer ${token}`, 'X-Request-Id: 0f5a1c0d-bench'];
+  const common = commonHeaders(token);
   // Each form must be allowed before it is measured: a 401 at wrk's rate would measure the wrong thing.
   for (const t of targets.filter((x) => x.servers === tokengates)) {
     for (const { port } of t.servers) {
@@ -213,22 +211,14 @@ async function main() {
 }
 
 function tokengateConfig({ grpcPort, opsPort, httpPort, issuer }) {
-  return `# bench/http_authz.mjs: one policy, as bench/bench.mjs's (discovery + JWKS, audience, scp, one claim header)
+  return `# bench/http_authz.mjs
 server:
   grpc: { address: "127.0.0.1:${grpcPort}" }
   http: { address: "127.0.0.1:${opsPort}" }
   workers: ${workers}
   httpAuthz: { address: "127.0.0.1:${httpPort}", trustedProxies: ["127.0.0.1/32"] }
 logging: { level: info }
-policies:
-  - name: orders
-    match: { pathPrefixes: ["/orders"] }
-    validateJwt:
-      openidConfig: [{ url: "${issuer}/.well-known/openid-configuration" }]
-      audiences: ["api://orders"]
-      requiredClaims: [{ name: scp, separator: " ", match: all, values: ["orders.read"] }]
-      outputClaimsToHeaders: [{ claim: oid, header: x-user-oid }]
-`;
+${httpBenchPolicies(issuer)}`;
 }
 
 /** One wrk run; its summary parsed. */

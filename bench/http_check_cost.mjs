@@ -3,7 +3,7 @@
 // parse the request head (src/http/wire/request_head.ts), rebuild the original request, run the pipeline, count and
 // log the decision, serialise the answer. The socket's reads and writes, which the node:http ceiling in
 // bench/http_authz.mjs pays too, are left out, so this is the figure to compare between commits (issue 21).
-// The policy and token are bench/http_authz.mjs's: discovery + JWKS, audience, `scp`, one claim header, RS256.
+// The policy, token and request forms are bench/http_authz.mjs's (bench/lib/http_bench.mjs).
 //
 //   npm run build && node bench/http_check_cost.mjs [--n 200000] [--rounds 5]
 //
@@ -12,13 +12,13 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { commonHeaders, ENVOY_FORM, httpBenchPolicies, NGINX_FORM, startHttpBenchIssuer } from './lib/http_bench.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: { n: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } },
 });
 const dist = (p) => import(join(ROOT, 'dist', p));
-const { startDevIssuer } = await dist('dev_issuer/dev_issuer.js');
 const { buildRuntime, startRuntime, runtimeReady } = await dist('authz/runtime.js');
 const { parseConfigText } = await dist('config/load.js');
 const { createLogger } = await dist('log.js');
@@ -28,20 +28,9 @@ const { parseRequestHead } = await dist('http/wire/request_head.js');
 const { serializeResponse } = await dist('http/wire/response.js');
 const { waitFor } = await dist('testkit/wait.js');
 
-const issuer = await startDevIssuer({ algorithms: ['RS256'], defaultAudience: 'api://orders' });
-const token = await issuer.sign({ scp: 'orders.read', oid: 'oid-bench', sub: 'bench' }, { expiresIn: 86_400 });
+const { issuer, token } = await startHttpBenchIssuer(ROOT);
 const runtime = buildRuntime(
-  parseConfigText(`
-server: { grpc: { address: "127.0.0.1:0" }, http: false }
-policies:
-  - name: orders
-    match: { pathPrefixes: ["/orders"] }
-    validateJwt:
-      openidConfig: [{ url: "${issuer.issuer}/.well-known/openid-configuration" }]
-      audiences: ["api://orders"]
-      requiredClaims: [{ name: scp, separator: " ", match: all, values: ["orders.read"] }]
-      outputClaimsToHeaders: [{ claim: oid, header: x-user-oid }]
-`),
+  parseConfigText(`server: { grpc: { address: "127.0.0.1:0" }, http: false }\n${httpBenchPolicies(issuer.issuer)}`),
 );
 startRuntime(runtime);
 await waitFor('keys', () => (runtimeReady(runtime) ? true : undefined), { timeoutMs: 10_000 });
@@ -52,10 +41,12 @@ const handler = createHttpCheckHandler(
   { envoyPathPrefix: '/envoy', maxConcurrentChecks: 1000 },
 );
 
-const common = `Host: api.example.com\r\nAuthorization: Bearer ${token}\r\nX-Request-Id: 0f5a1c0d-bench\r\n`;
+/** A form as the bytes a proxy sends. */
+const requestText = ({ path, headers }) =>
+  `GET ${path} HTTP/1.1\r\n${[...commonHeaders(token), ...headers].map((h) => `${h}\r\n`).join('')}\r\n`;
 const forms = {
-  'Envoy http_service form': `GET /envoy/orders/1 HTTP/1.1\r\n${common}\r\n`,
-  'nginx auth_request form': `GET /authz HTTP/1.1\r\n${common}X-Original-URI: /orders/1\r\nX-Original-Method: GET\r\nX-Forwarded-Host: api.example.com\r\n\r\n`,
+  'Envoy http_service form': requestText(ENVOY_FORM),
+  'nginx auth_request form': requestText(NGINX_FORM),
 };
 const limits = { maxHeadBytes: 32 * 1024, maxBodyBytes: 1024 * 1024 };
 const framing = { close: false, keepAliveForHttp10: false, head: false, date: new Date().toUTCString() };
